@@ -1,0 +1,169 @@
+"""The annotated corpus: document registry, markup → sentences → BIO files, statistics."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from .bio import Sentence, Span, bio_to_spans, read_conll, spans_to_bio, write_conll
+from .markup import MarkupError, parse_markup
+from .text import split_sentences
+
+__all__ = [
+    "ENTITY_TYPES",
+    "Document",
+    "CorpusError",
+    "load_documents",
+    "sentences_from_markup",
+    "build_corpus",
+    "load_sentences",
+    "corpus_statistics",
+    "format_statistics",
+]
+
+ENTITY_TYPES = ("PERSON", "RANK", "ORG", "PROGRAM", "QUANTITY")
+
+
+class CorpusError(ValueError):
+    """An annotation that cannot become BIO; the message names file and line."""
+
+
+@dataclass(frozen=True)
+class Document:
+    id: str
+    source: str
+    place: str
+    date: str
+    exclude: tuple[str, ...]
+
+
+def load_documents(path: Path) -> list[Document]:
+    data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    docs = []
+    for i, entry in enumerate(data.get("documents", [])):
+        unknown = set(entry) - {"id", "source", "place", "date", "exclude"}
+        if unknown or "id" not in entry:
+            raise CorpusError(f"{path}: document {i + 1}: needs 'id'; unknown keys {sorted(unknown)}")
+        docs.append(
+            Document(
+                entry["id"], entry.get("source", ""), entry.get("place", ""), str(entry.get("date", "")),
+                tuple(entry.get("exclude") or ()),
+            )
+        )
+    return docs
+
+
+def _line_text(text: str, pos: int) -> str:
+    start = text.rfind("\n", 0, pos) + 1
+    end = text.find("\n", pos)
+    return text[start : len(text) if end < 0 else end]
+
+
+def sentences_from_markup(
+    doc: Document, markup: str, raw: str, labels: tuple[str, ...] = ENTITY_TYPES, source: str = ""
+) -> list[Sentence]:
+    """Sentences with BIO tags of one document; every mention must sit on token boundaries."""
+    source = source or f"{doc.id}.txt"
+    text, char_spans = parse_markup(markup, set(labels), source)
+    if text != raw:
+        at = next((i for i, (a, b) in enumerate(zip(text, raw)) if a != b), min(len(text), len(raw)))
+        raise CorpusError(
+            f"{source}:{text.count(chr(10), 0, at) + 1}: the markup without its brackets differs from the raw "
+            f"report at character {at} ({text[at:at + 20]!r} vs {raw[at:at + 20]!r}); only add [..](TYPE)"
+        )
+    excluded = set(doc.exclude)
+    pending = sorted(char_spans)
+    sentences: list[Sentence] = []
+    for tokens in split_sentences(text):
+        s_start, s_end = tokens[0].start, tokens[-1].end
+        inside = [c for c in pending if c.start < s_end and c.end > s_start]
+        if _line_text(text, s_start).strip() in excluded:
+            if inside:
+                raise CorpusError(f"{source}:{text.count(chr(10), 0, s_start) + 1}: a mention on an excluded line")
+            continue
+        starts = {t.start: i for i, t in enumerate(tokens)}
+        ends = {t.end: i + 1 for i, t in enumerate(tokens)}
+        spans = []
+        for c in inside:
+            line = text.count("\n", 0, c.start) + 1
+            if c.start < s_start or c.end > s_end:
+                raise CorpusError(f"{source}:{line}: mention {text[c.start:c.end]!r} crosses a sentence boundary")
+            if c.start not in starts or c.end not in ends:
+                raise CorpusError(
+                    f"{source}:{line}: mention {text[c.start:c.end]!r} does not start and end on token boundaries "
+                    f"(tokens here: {' | '.join(t.text for t in tokens if t.end > c.start - 8 and t.start < c.end + 8)})"
+                )
+            spans.append(Span(starts[c.start], ends[c.end], c.label))
+        sentences.append(
+            Sentence(
+                doc_id=doc.id,
+                sent_id=f"{doc.id}-{len(sentences) + 1:03d}",
+                text=text[s_start:s_end],
+                tokens=tuple(t.text for t in tokens),
+                tags=tuple(spans_to_bio(len(tokens), spans)),
+            )
+        )
+    return sentences
+
+
+def build_corpus(annotations: Path, labels: tuple[str, ...] = ENTITY_TYPES) -> dict[str, list[Sentence]]:
+    """Read `markup/`, `raw/` and `documents.yaml` under `annotations`; write `bio/<doc_id>.conll`."""
+    annotations = Path(annotations)
+    corpus = {}
+    for doc in load_documents(annotations / "documents.yaml"):
+        markup_path = annotations / "markup" / f"{doc.id}.txt"
+        raw_path = annotations / "raw" / f"{doc.id}.txt"
+        for p in (markup_path, raw_path):
+            if not p.is_file():
+                raise CorpusError(f"{p}: missing (documents.yaml lists {doc.id!r})")
+        try:
+            corpus[doc.id] = sentences_from_markup(
+                doc, markup_path.read_text(encoding="utf-8"), raw_path.read_text(encoding="utf-8"), labels, str(markup_path)
+            )
+        except MarkupError as e:
+            raise CorpusError(str(e)) from None
+    for doc_id, sentences in corpus.items():
+        write_conll(annotations / "bio" / f"{doc_id}.conll", sentences)
+    return corpus
+
+
+def load_sentences(bio_dir: Path, doc_ids: list[str] | tuple[str, ...]) -> list[Sentence]:
+    """Sentences of the named documents, in the given order, from `bio_dir/<doc_id>.conll`."""
+    sentences: list[Sentence] = []
+    for doc_id in doc_ids:
+        path = Path(bio_dir) / f"{doc_id}.conll"
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: no annotation file for article {doc_id!r}")
+        sentences.extend(read_conll(path))
+    return sentences
+
+
+def corpus_statistics(corpus: dict[str, list[Sentence]]) -> dict[str, dict[str, int]]:
+    stats = {}
+    for doc_id, sentences in corpus.items():
+        counts = Counter(span.label for s in sentences for span in bio_to_spans(s.tags))
+        stats[doc_id] = {
+            "sentences": len(sentences),
+            "tokens": sum(len(s.tokens) for s in sentences),
+            **{t: counts.get(t, 0) for t in ENTITY_TYPES},
+        }
+    return stats
+
+
+def format_statistics(stats: dict[str, dict[str, int]]) -> str:
+    columns = ["sentences", "tokens", *ENTITY_TYPES]
+    rows = [["article", *columns], ["---"] * (len(columns) + 1)]
+    total = Counter()
+    for doc_id, row in stats.items():
+        rows.append([doc_id, *(str(row[c]) for c in columns)])
+        total.update(row)
+    rows.append(["**total**", *(str(total[c]) for c in columns)])
+    return "\n".join("| " + " | ".join(r) + " |" for r in rows)
+
+
+def is_nfc(s: str) -> bool:
+    return unicodedata.is_normalized("NFC", s)
