@@ -110,9 +110,15 @@ def sentences_from_markup(
     return sentences
 
 
-def build_corpus(annotations: Path, labels: tuple[str, ...] = ENTITY_TYPES) -> dict[str, list[Sentence]]:
-    """Read `markup/`, `raw/` and `documents.yaml` under `annotations`; write `bio/<doc_id>.conll`."""
+def build_corpus(
+    annotations: Path, labels: tuple[str, ...] = ENTITY_TYPES, out_dir: Path | None = None
+) -> dict[str, list[Sentence]]:
+    """Read `markup/`, `raw/` and `documents.yaml` under `annotations`; write `<out_dir>/<doc_id>.conll`.
+
+    `out_dir` defaults to `annotations/bio`.
+    """
     annotations = Path(annotations)
+    out_dir = Path(out_dir) if out_dir else annotations / "bio"
     corpus = {}
     for doc in load_documents(annotations / "documents.yaml"):
         markup_path = annotations / "markup" / f"{doc.id}.txt"
@@ -127,7 +133,7 @@ def build_corpus(annotations: Path, labels: tuple[str, ...] = ENTITY_TYPES) -> d
         except MarkupError as e:
             raise CorpusError(str(e)) from None
     for doc_id, sentences in corpus.items():
-        write_conll(annotations / "bio" / f"{doc_id}.conll", sentences)
+        write_conll(out_dir / f"{doc_id}.conll", sentences)
     return corpus
 
 

@@ -1,0 +1,53 @@
+"""Command-line entry points: argument parsing only; the work is in the library modules."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+__all__ = ["main", "train_main", "evaluate_main", "predict_main"]
+
+
+def _corpus(args: argparse.Namespace) -> int:
+    from .corpus import CorpusError, build_corpus, corpus_statistics, format_statistics, load_documents, load_sentences
+    from .validate import validate_corpus
+
+    annotations = Path(args.annotations)
+    if args.action == "build":
+        try:
+            corpus = build_corpus(annotations)
+        except CorpusError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 1
+        print(f"wrote {len(corpus)} files to {annotations / 'bio'}")
+        return 0
+    if args.action == "validate":
+        bio_dir = Path(args.bio_dir) if args.bio_dir else annotations / "bio"
+        problems = validate_corpus(bio_dir, args.raw_dir, args.documents)
+        for p in problems:
+            print(p, file=sys.stderr)
+        print(f"{len(problems)} problem(s) in {bio_dir}" if problems else f"{bio_dir}: valid")
+        return 1 if problems else 0
+    docs = [d.id for d in load_documents(annotations / "documents.yaml")]
+    corpus = {d: load_sentences(annotations / "bio", [d]) for d in docs}
+    print(format_statistics(corpus_statistics(corpus)))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="antq-ner", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    corpus = sub.add_parser("corpus", help="build BIO files from the markup, validate them, print statistics")
+    corpus.add_argument("action", choices=["build", "validate", "stats"])
+    corpus.add_argument("--annotations", default="annotations", help="folder with raw/, markup/, bio/, documents.yaml")
+    corpus.add_argument("--bio-dir", help="validate: folder of .conll files (default: ANNOTATIONS/bio)")
+    corpus.add_argument("--raw-dir", help="validate: folder of raw reports (default: BIO_DIR/../raw)")
+    corpus.add_argument("--documents", help="validate: documents.yaml (default: BIO_DIR/../documents.yaml)")
+    corpus.set_defaults(run=_corpus)
+    for name, target in (("train", train_main), ("evaluate", evaluate_main), ("predict", predict_main)):
+        p = sub.add_parser(name, help=f"same as {name}.py", add_help=False)
+        p.set_defaults(run=lambda a, t=target: t(a.rest))
+        p.add_argument("rest", nargs=argparse.REMAINDER)
+    args = parser.parse_args(argv)
+    return args.run(args)
