@@ -45,9 +45,32 @@ def main(argv: list[str] | None = None) -> int:
     corpus.add_argument("--raw-dir", help="validate: folder of raw reports (default: BIO_DIR/../raw)")
     corpus.add_argument("--documents", help="validate: documents.yaml (default: BIO_DIR/../documents.yaml)")
     corpus.set_defaults(run=_corpus)
-    for name, target in (("train", train_main), ("evaluate", evaluate_main), ("predict", predict_main)):
+    for name in ("train", "evaluate", "predict"):
         p = sub.add_parser(name, help=f"same as {name}.py", add_help=False)
-        p.set_defaults(run=lambda a, t=target: t(a.rest))
+        p.set_defaults(run=lambda a, n=name: globals()[f"{n}_main"](a.rest))
         p.add_argument("rest", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
     return args.run(args)
+
+
+def train_main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="train.py", description="Fine-tune a token classifier from a YAML config.")
+    parser.add_argument("--config", required=True, help="YAML file, e.g. configs/offline.yaml")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a config value, e.g. --set training.epochs=3 (repeatable)")
+    parser.add_argument("--resume", action="store_true", help="continue from the run's last checkpoint")
+    args = parser.parse_args(argv)
+    from .config import ConfigError, load_config
+    from .training import train
+
+    try:
+        cfg = load_config(args.config, args.set)
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    try:
+        train(cfg, resume=args.resume)
+    except (ConfigError, FileNotFoundError, ValueError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    return 0
