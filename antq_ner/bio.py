@@ -24,7 +24,11 @@ __all__ = [
 
 
 class BioError(ValueError):
-    """A malformed tag sequence or CoNLL file (the message names where)."""
+    """A malformed tag sequence or CoNLL file (the message names where; `line` is the file's line)."""
+
+    def __init__(self, message: str, line: int = 0):
+        super().__init__(message)
+        self.line = line
 
 
 @dataclass(frozen=True, order=True)
@@ -132,7 +136,7 @@ def read_conll(path: Path) -> list[Sentence]:
         if tokens or meta:
             for key in ("doc_id", "sent_id", "text"):
                 if key not in meta:
-                    raise BioError(f"{path}:{first_line}: sentence without '# {key} = …' comment")
+                    raise BioError(f"{path}:{first_line}: sentence without '# {key} = …' comment", first_line)
             sentences.append(
                 Sentence(
                     meta["doc_id"], meta["sent_id"], meta["text"], tuple(tokens), tuple(tags), first_line, tuple(token_lines)
@@ -140,7 +144,7 @@ def read_conll(path: Path) -> list[Sentence]:
             )
         meta, tokens, tags, token_lines, first_line = {}, [], [], [], 0
 
-    with open(path, encoding="utf-8") as f:
+    with open(path, encoding="utf-8", newline="\n") as f:
         for lineno, raw_line in enumerate(f, start=1):
             line = raw_line.rstrip("\n")
             if not line.strip():
@@ -151,12 +155,12 @@ def read_conll(path: Path) -> list[Sentence]:
             if line.startswith("# "):
                 key, sep, value = line[2:].partition(" = ")
                 if not sep:
-                    raise BioError(f"{path}:{lineno}: comment is not '# key = value': {line!r}")
+                    raise BioError(f"{path}:{lineno}: comment is not '# key = value': {line!r}", lineno)
                 meta[key] = value
                 continue
             parts = line.split("\t")
             if len(parts) != 2 or not parts[0] or not parts[1]:
-                raise BioError(f"{path}:{lineno}: expected 'token<TAB>tag', got {line!r}")
+                raise BioError(f"{path}:{lineno}: expected 'token<TAB>tag', got {line!r}", lineno)
             tokens.append(parts[0])
             tags.append(parts[1])
             token_lines.append(lineno)

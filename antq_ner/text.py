@@ -77,9 +77,9 @@ def _starts_sentence(token: Token) -> bool:
 
 
 def split_sentences(text: str) -> list[list[Token]]:
-    """Sentences as lists of tokens; a line break always ends a sentence."""
+    """Sentences as lists of tokens; a line break (`\n` or `\r`) always ends a sentence."""
     sentences: list[list[Token]] = []
-    for line in re.finditer(r"[^\n]+", text):
+    for line in re.finditer(r"[^\n\r]+", text):
         tokens = tokenize(text, line.start(), line.end())
         current: list[Token] = []
         for k, tok in enumerate(tokens):

@@ -96,7 +96,8 @@ def validate_corpus(
         try:
             sentences = read_conll(path)
         except BioError as e:
-            problems.append(Problem(str(path), 0, str(e)))
+            annotated.add(path.stem)  # the file exists; its report is not unannotated
+            problems.append(Problem(str(path), e.line, str(e).removeprefix(f"{path}:{e.line}: ")))
             continue
         by_doc: dict[str, list[Sentence]] = {}
         for s in sentences:

@@ -1,0 +1,250 @@
+"""Run configuration: frozen dataclasses read from YAML; unknown keys are errors.
+
+Every default is documented where it is set; a config file may leave out any key that has one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+__all__ = [
+    "ConfigError",
+    "ModelConfig",
+    "OfflineModelConfig",
+    "DataConfig",
+    "PreprocessingConfig",
+    "TrainingConfig",
+    "Config",
+    "load_config",
+    "config_from_dict",
+    "config_to_dict",
+    "load_split",
+    "list_folds",
+]
+
+
+class ConfigError(ValueError):
+    """A config value or file that cannot be used; the message names the key or file and the fix."""
+
+
+@dataclass(frozen=True)
+class OfflineModelConfig:
+    """A small randomly initialised PhoBERT-architecture model (RoBERTa) for machines without the hub."""
+
+    hidden_size: int = 128
+    num_hidden_layers: int = 2
+    num_attention_heads: int = 4
+    intermediate_size: int = 256
+    bpe_merges: int = 3000  # BPE merges learned from the training articles (vocab.txt / bpe.codes)
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    # Hub name (`vinai/phobert-base-v2`) or a local folder with config.json and the tokenizer files;
+    # null builds the offline model described by `offline`.
+    name_or_path: str | None = "vinai/phobert-base-v2"
+    offline: OfflineModelConfig = field(default_factory=OfflineModelConfig)
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    bio_dir: str = "annotations/bio"  # one <article id>.conll per article
+    splits_file: str = "configs/splits.yaml"
+    split: str = "default"  # a split or fold name of splits_file
+    labels: tuple[str, ...] = ("PERSON", "RANK", "ORG", "PROGRAM", "QUANTITY")
+    max_sentences: int | None = None  # keep only the first N sentences of each part (smoke tests)
+
+
+@dataclass(frozen=True)
+class PreprocessingConfig:
+    segmenter: str = "pyvi"  # pyvi | underthesea | none (input already segmented: one syllable = one word)
+    tone_normalization: bool = True  # old-style tone placement (hoà, uỷ) as in PhoBERT's pre-training data
+    label_all_subwords: bool = False  # false: label the first subword of each word, -100 on the others
+    max_subwords: int = 256  # PhoBERT: 258 positions, 2 of them offset by the padding id
+    window_overlap: int = 64  # subwords of context shared by consecutive windows of a long sentence
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    epochs: int = 10
+    batch_size: int = 16
+    eval_batch_size: int = 32
+    learning_rate: float = 5e-5
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.1
+    max_grad_norm: float = 1.0
+    gradient_accumulation_steps: int = 1
+    mixed_precision: str = "no"  # no | fp16 | bf16 (GPU only; `accelerate launch --mixed_precision` also works)
+    seed: int = 42
+    logging_steps: int = 10
+
+
+@dataclass(frozen=True)
+class Config:
+    run_name: str
+    output_dir: str = "models"  # the checkpoint is written to <output_dir>/<run_name>/
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    preprocessing: PreprocessingConfig = field(default_factory=PreprocessingConfig)
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(self.output_dir) / self.run_name
+
+
+_CHOICES = {
+    "preprocessing.segmenter": ("pyvi", "underthesea", "none"),
+    "training.mixed_precision": ("no", "fp16", "bf16"),
+}
+
+
+def _coerce(value, tp, key: str):
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(tp)
+        if value is None and type(None) in args:
+            return None
+        return _coerce(value, next(a for a in args if a is not type(None)), key)
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, dict):
+            raise ConfigError(f"{key}: expected a mapping of {tp.__name__} settings, got {value!r}")
+        return _build(tp, value, key + ".")
+    if origin is tuple:
+        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{key}: expected a list of strings, got {value!r}")
+        return tuple(value)
+    if tp is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if tp is float and isinstance(value, str):
+        try:
+            return float(value)  # YAML reads 5e-5 as a string
+        except ValueError:
+            pass
+    if not isinstance(value, tp) or (tp is int and isinstance(value, bool)):
+        raise ConfigError(f"{key}: expected {tp.__name__}, got {value!r}")
+    if key in _CHOICES and value not in _CHOICES[key]:
+        raise ConfigError(f"{key}: {value!r} is not one of {', '.join(_CHOICES[key])}")
+    return value
+
+
+def _build(cls, data: dict, prefix: str = ""):
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    kwargs = {}
+    for key, value in data.items():
+        if key not in names:
+            close = difflib.get_close_matches(str(key), names, n=1, cutoff=0.5)
+            hint = f"; did you mean {prefix}{close[0]!r}?" if close else f"; valid keys: {', '.join(names)}"
+            raise ConfigError(f"unknown key {prefix}{key!r}{hint}")
+        kwargs[key] = _coerce(value, hints[key], prefix + key)
+    missing = [
+        f.name for f in dataclasses.fields(cls)
+        if f.name not in kwargs and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    ]
+    if missing:
+        raise ConfigError(f"missing key {prefix}{missing[0]!r}")
+    return cls(**kwargs)
+
+
+def config_from_dict(data: dict) -> Config:
+    return _build(Config, data)
+
+
+def config_to_dict(cfg) -> dict:
+    def convert(v):
+        if isinstance(v, tuple):
+            return list(v)
+        return v
+
+    return {k: (config_to_dict(v) if dataclasses.is_dataclass(v) else convert(v)) for k, v in dataclasses.asdict(cfg).items()}
+
+
+def _apply_override(data: dict, assignment: str) -> None:
+    key, sep, raw = assignment.partition("=")
+    if not sep or not key:
+        raise ConfigError(f"--set {assignment!r}: expected KEY=VALUE, e.g. training.epochs=3")
+    node = data
+    parts = key.split(".")
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"--set {assignment!r}: {part!r} is not a section")
+    node[parts[-1]] = yaml.safe_load(raw)
+
+
+def load_config(path: str | Path, overrides: list[str] = ()) -> Config:
+    """Read a YAML config, apply `--set key=value` overrides, validate keys, types and paths."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {path} not found (the configs are in configs/)")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path}: not valid YAML: {e}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    for assignment in overrides:
+        _apply_override(data, assignment)
+    try:
+        cfg = config_from_dict(data)
+    except ConfigError as e:
+        raise ConfigError(f"{path}: {e}") from None
+    check_paths(cfg)
+    return cfg
+
+
+def load_split(cfg: Config) -> dict[str, list[str]]:
+    """Article ids of the config's split: {'train': [...], 'dev': [...], 'test': [...]}."""
+    splits = _read_splits(Path(cfg.data.splits_file))
+    if cfg.data.split not in splits:
+        raise ConfigError(
+            f"data.split: {cfg.data.split!r} is not in {cfg.data.splits_file} (there: {', '.join(splits)})"
+        )
+    return splits[cfg.data.split]
+
+
+def list_folds(splits_file: str | Path) -> list[str]:
+    """Names of the cross-validation folds (the splits whose name starts with 'fold-')."""
+    return [name for name in _read_splits(Path(splits_file)) if name.startswith("fold-")]
+
+
+def _read_splits(path: Path) -> dict[str, dict[str, list[str]]]:
+    if not path.is_file():
+        raise ConfigError(f"data.splits_file: {path} not found")
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    splits = data.get("splits")
+    if not isinstance(splits, dict):
+        raise ConfigError(f"{path}: expected a 'splits:' mapping of name -> {{train, dev, test}}")
+    for name, parts in splits.items():
+        if not isinstance(parts, dict) or set(parts) != {"train", "dev", "test"}:
+            raise ConfigError(f"{path}: split {name!r} needs exactly the keys train, dev, test")
+        seen = {}
+        for part, ids in parts.items():
+            for doc in ids:
+                if doc in seen:
+                    raise ConfigError(f"{path}: split {name!r}: article {doc!r} is in both {seen[doc]} and {part}")
+                seen[doc] = part
+    return splits
+
+
+def check_paths(cfg: Config) -> None:
+    """Every input path exists before anything is trained."""
+    bio_dir = Path(cfg.data.bio_dir)
+    if not bio_dir.is_dir():
+        raise ConfigError(f"data.bio_dir: folder {bio_dir} not found")
+    for part, ids in load_split(cfg).items():
+        for doc in ids:
+            if not (bio_dir / f"{doc}.conll").is_file():
+                raise ConfigError(f"data.split {cfg.data.split!r} ({part}): {bio_dir / (doc + '.conll')} not found")
+    name = cfg.model.name_or_path
+    if name is not None and (name.startswith((".", "/")) or Path(name).exists()):
+        if not (Path(name) / "config.json").is_file():
+            raise ConfigError(f"model.name_or_path: {name} is not a model folder (no config.json)")

@@ -1,0 +1,76 @@
+"""The checkpoint's model card (README.md): data, labels, split, scores, intended use, limitations."""
+
+from __future__ import annotations
+
+from .config import Config
+
+__all__ = ["model_card", "base_model_licence"]
+
+_LICENCES = {"vinai/phobert-base": "MIT", "vinai/phobert-base-v2": "AGPL-3.0", "vinai/phobert-large": "MIT"}
+
+
+def base_model_licence(name_or_path: str | None) -> str:
+    if name_or_path is None:
+        return "MIT (no pre-trained weights: randomly initialised, trained on this project's corpus only)"
+    for name, licence in _LICENCES.items():
+        if name_or_path.rstrip("/").endswith(name.split("/")[1]):
+            return f"{licence}, inherited from {name}"
+    return "that of the base model (vinai/phobert-base: MIT; vinai/phobert-base-v2: AGPL-3.0)"
+
+
+def model_card(cfg: Config, labels: list[str], metrics: dict) -> str:
+    split = metrics["split"]
+    base = cfg.model.name_or_path or "offline PhoBERT-architecture model (random init, "
+    if cfg.model.name_or_path is None:
+        o = cfg.model.offline
+        base += f"{o.num_hidden_layers} layers, hidden {o.hidden_size}, BPE vocabulary learned from the training articles)"
+    rows = "\n".join(
+        f"| {e['epoch']} | {e['precision']:.3f} | {e['recall']:.3f} | {e['f1']:.3f} |" for e in metrics["dev_per_epoch"]
+    )
+    return f"""---
+language: vi
+license: {base_model_licence(cfg.model.name_or_path).split(' ')[0].rstrip(',')}
+pipeline_tag: token-classification
+tags: [ner, phobert, vietnamese]
+---
+
+# {cfg.run_name}: Vietnamese NER for public-security news reports
+
+A token classifier for five entity types in Vietnamese news reports on the movement
+"Toàn dân bảo vệ an ninh Tổ quốc": {', '.join(cfg.data.labels)} (BIO tags: {', '.join(labels)}).
+
+- Base model: {base}
+- Licence: {base_model_licence(cfg.model.name_or_path)}
+- Training data: annotated articles {', '.join(split['train'])} ({metrics['sentences']['train']} sentences);
+  best epoch chosen on {', '.join(split['dev'])}; held out for testing: {', '.join(split['test'])}.
+- Split `{split['name']}` of `{cfg.data.splits_file}`; annotation rules in `annotations/GUIDELINES.md`.
+
+## Scores
+Best epoch {metrics['best_epoch']}: dev {metrics['dev_metric']}: precision {metrics['best_dev']['precision']:.3f},
+recall {metrics['best_dev']['recall']:.3f}, F1 {metrics['best_dev']['f1']:.3f}. Test scores: `evaluate.py --model <this folder>`.
+
+| epoch | dev precision | dev recall | dev F1 |
+|---|---|---|---|
+{rows}
+
+## Use
+Input is word-segmented Vietnamese (`Bộ_Công_an`), NFC, old-style tone placement (`hoà`, `uỷ`), at
+most 256 subwords per call; `preprocessing.json` records the settings. The project's
+`predict.py --model <this folder>` takes raw text and does all of this (sentence splitting,
+segmentation with {cfg.preprocessing.segmenter}, windows), returning character offsets.
+
+```python
+from transformers import AutoModelForTokenClassification, AutoTokenizer, pipeline
+model = AutoModelForTokenClassification.from_pretrained("<this folder>")
+tokenizer = AutoTokenizer.from_pretrained("<this folder>")
+ner = pipeline("token-classification", model=model, tokenizer=tokenizer)
+ner("Bộ_trưởng Tô_Lâm dự hội_nghị của Bộ_Công_an")
+```
+
+## Intended use and limitations
+For extracting people, ranks and titles, organisations, programmes and quantities from Vietnamese
+public-security and mass-mobilisation news. Trained on five reports (about 6,400 syllables): expect
+errors on other genres, on names unseen in training, and on long organisation names. Scores on one
+held-out article are noisy; `evaluate.py --cv` gives the cross-validated figure. Not for decisions
+about individuals.
+"""

@@ -1,0 +1,216 @@
+"""`train(cfg) -> metrics`: fine-tune a token classifier on the config's split, keep the best dev epoch.
+
+Runs unchanged under `accelerate launch` (transformers' Trainer handles devices, mixed precision
+and gradient synchronisation); only the main process writes the final checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import yaml
+
+from .bio import Sentence
+from .config import Config, ConfigError, config_to_dict, load_split
+from .corpus import load_sentences
+from .data import SentenceEncoder, assemble_word_predictions, bio_labels, sentences_to_dataset
+from .data import word_logits_to_syllable_tags
+from .io_utils import atomic_write_json, atomic_write_text
+from .modeling import build_model, build_phobert_vocab, load_tokenizer
+from .scoring import seqeval_scores
+
+__all__ = ["train", "load_split_sentences", "DevScorer", "PREPROCESSING_FILE", "CONFIG_FILE"]
+
+PREPROCESSING_FILE = "preprocessing.json"  # what the tokenizer must be fed, read back at inference
+CONFIG_FILE = "training_config.yaml"
+
+
+def load_split_sentences(cfg: Config) -> dict[str, list[Sentence]]:
+    """Sentences of each part of the split; tags must use only the config's types."""
+    split = load_split(cfg)
+    allowed = set(bio_labels(cfg.data.labels))
+    parts = {}
+    for part, doc_ids in split.items():
+        sentences = load_sentences(Path(cfg.data.bio_dir), doc_ids)
+        if cfg.data.max_sentences is not None:
+            sentences = sentences[: cfg.data.max_sentences]
+        for s in sentences:
+            for tag, line in zip(s.tags, s.token_lines):
+                if tag not in allowed:
+                    raise ConfigError(
+                        f"{Path(cfg.data.bio_dir) / (s.doc_id + '.conll')}:{line}: tag {tag!r} is not one of the "
+                        f"config's types ({', '.join(cfg.data.labels)}); add its type to data.labels or fix the file"
+                    )
+        parts[part] = sentences
+    if not parts["train"] or not parts["dev"]:
+        raise ConfigError(f"data.split {cfg.data.split!r}: the train and dev parts need at least one sentence")
+    return parts
+
+
+class DevScorer:
+    """`compute_metrics` for the Trainer: syllable-level seqeval F1 on the dev sentences."""
+
+    def __init__(self, dataset, sentences: Sequence[Sentence], encoder: SentenceEncoder, id2label: dict[int, str]):
+        self.rows = (dataset["sentence_index"], dataset["first_word"], dataset["word_positions"])
+        self.gold = [list(s.tags) for s in sentences]
+        self.spans = [encoder.words(s.tokens)[0] for s in sentences]
+        self.id2label = id2label
+
+    def __call__(self, eval_pred) -> dict[str, float]:
+        logits = eval_pred.predictions[0] if isinstance(eval_pred.predictions, tuple) else eval_pred.predictions
+        word_logits = assemble_word_predictions(*self.rows, np.asarray(logits), [len(s) for s in self.spans])
+        pred = [word_logits_to_syllable_tags(w, sp, self.id2label) for w, sp in zip(word_logits, self.spans)]
+        return seqeval_scores(self.gold, pred)["overall"]
+
+
+def _prepare_tokenizer(cfg: Config, train_sentences: Sequence[Sentence], encoder_prep, resume: bool):
+    if cfg.model.name_or_path is not None:
+        return load_tokenizer(cfg.model.name_or_path)
+    vocab_dir = cfg.run_dir / "offline-vocab"
+    if not (resume and (vocab_dir / "bpe.codes").is_file()):
+        # Learned from the training articles only: dev and test text never shapes the vocabulary.
+        probe = SentenceEncoder(None, ["O"], encoder_prep)
+        words = [w for s in train_sentences for w in probe.words(s.tokens)[1]]
+        build_phobert_vocab(words, vocab_dir, cfg.model.offline.bpe_merges)
+    return load_tokenizer(vocab_dir)
+
+
+def _training_arguments(cfg: Config, output_dir: Path):
+    from transformers import TrainingArguments
+
+    t = cfg.training
+    return TrainingArguments(
+        output_dir=str(output_dir),
+        num_train_epochs=t.epochs,
+        per_device_train_batch_size=t.batch_size,
+        per_device_eval_batch_size=t.eval_batch_size,
+        gradient_accumulation_steps=t.gradient_accumulation_steps,
+        learning_rate=t.learning_rate,
+        weight_decay=t.weight_decay,
+        warmup_steps=t.warmup_ratio,  # a float below 1 is a fraction of the training steps
+        max_grad_norm=t.max_grad_norm,
+        fp16=t.mixed_precision == "fp16",
+        bf16=t.mixed_precision == "bf16",
+        seed=t.seed,
+        eval_strategy="epoch",
+        save_strategy="epoch",
+        save_total_limit=2,  # the best epoch and the last one (for --resume)
+        load_best_model_at_end=True,
+        metric_for_best_model="f1",
+        greater_is_better=True,
+        logging_steps=t.logging_steps,
+        report_to="none",
+        dataloader_num_workers=0,
+    )
+
+
+def _log_callback(path: Path):
+    from transformers import TrainerCallback
+
+    class JsonLinesLog(TrainerCallback):
+        """Appends every Trainer log record to the run's training log."""
+
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if state.is_world_process_zero and logs:
+                with open(path, "a", encoding="utf-8") as f:
+                    f.write(json.dumps({"step": state.global_step, **logs}) + "\n")
+
+    return JsonLinesLog()
+
+
+def train(cfg: Config, resume: bool = False) -> dict:
+    """Train, keep the best dev epoch, write the checkpoint to `cfg.run_dir`; return metrics.json's content."""
+    from transformers import DataCollatorForTokenClassification, Trainer, set_seed
+
+    started = time.time()
+    set_seed(cfg.training.seed)
+    parts = load_split_sentences(cfg)
+    labels = bio_labels(cfg.data.labels)
+    id2label = dict(enumerate(labels))
+    run_dir = cfg.run_dir
+    checkpoints = run_dir / "checkpoints"
+    if resume and not any(checkpoints.glob("checkpoint-*")):
+        raise ConfigError(f"--resume: no checkpoint in {checkpoints} to continue from")
+    run_dir.mkdir(parents=True, exist_ok=True)
+
+    tokenizer = _prepare_tokenizer(cfg, parts["train"], cfg.preprocessing, resume)
+    encoder = SentenceEncoder(tokenizer, labels, cfg.preprocessing)
+    train_ds = sentences_to_dataset(parts["train"], encoder)
+    dev_ds = sentences_to_dataset(parts["dev"], encoder)
+    model = build_model(cfg.model, labels, vocab_size=len(tokenizer))
+
+    log_path = run_dir / "train.log"
+    if not resume and log_path.exists():
+        log_path.unlink()
+    trainer = Trainer(
+        model=model,
+        args=_training_arguments(cfg, checkpoints),
+        train_dataset=train_ds,
+        eval_dataset=dev_ds,
+        data_collator=DataCollatorForTokenClassification(tokenizer),
+        processing_class=tokenizer,
+        compute_metrics=DevScorer(dev_ds, parts["dev"], encoder, id2label),
+        callbacks=[_log_callback(log_path)],
+    )
+    trainer.train(resume_from_checkpoint=True if resume else None)
+
+    epochs = [
+        {"epoch": round(r["epoch"]), **{k[5:]: r[k] for k in ("eval_precision", "eval_recall", "eval_f1")}}
+        for r in trainer.state.log_history
+        if "eval_f1" in r
+    ]
+    best = max(epochs, key=lambda e: e["f1"])
+    metrics = {
+        "run_name": cfg.run_name,
+        "split": {"name": cfg.data.split, **load_split(cfg)},
+        "sentences": {part: len(s) for part, s in parts.items()},
+        "best_epoch": best["epoch"],
+        "best_dev": {k: best[k] for k in ("precision", "recall", "f1")},
+        "dev_per_epoch": epochs,
+        "dev_metric": "seqeval micro F1, strict IOB2, syllable level",
+        "train_runtime_s": round(time.time() - started, 1),
+    }
+    if trainer.is_world_process_zero():
+        _write_checkpoint(trainer, cfg, labels, metrics)
+    return metrics
+
+
+def preprocessing_settings(cfg: Config) -> dict:
+    p = cfg.preprocessing
+    return {
+        "unicode_normalization": "NFC",
+        "tone_placement": "old-style (hoà, uỷ)" if p.tone_normalization else "as written",
+        "tone_normalization": p.tone_normalization,
+        "segmenter": p.segmenter,
+        "word_joiner": "_",
+        "label_all_subwords": p.label_all_subwords,
+        "max_subwords": p.max_subwords,
+        "window_overlap": p.window_overlap,
+        "tokenizer_input": "word-segmented syllables joined by '_', words separated by spaces",
+    }
+
+
+def _write_checkpoint(trainer, cfg: Config, labels: list[str], metrics: dict) -> None:
+    """Write the final files next to each other, each by rename: no half-written file is ever visible."""
+    from .model_card import model_card
+
+    run_dir = cfg.run_dir
+    staging = run_dir / ".staging"
+    shutil.rmtree(staging, ignore_errors=True)
+    trainer.save_model(str(staging))
+    atomic_write_text(staging / CONFIG_FILE, yaml.safe_dump(config_to_dict(cfg), sort_keys=False, allow_unicode=True))
+    atomic_write_json(staging / PREPROCESSING_FILE, preprocessing_settings(cfg))
+    atomic_write_text(staging / "labels.txt", "\n".join(labels) + "\n")
+    atomic_write_json(staging / "metrics.json", metrics)
+    atomic_write_text(staging / "README.md", model_card(cfg, labels, metrics))
+    for item in staging.iterdir():
+        if item.name == "training_args.bin":
+            continue
+        os.replace(item, run_dir / item.name)
+    shutil.rmtree(staging, ignore_errors=True)
