@@ -74,3 +74,15 @@ def train_main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 1
     return 0
+
+
+def evaluate_main(argv: list[str] | None = None) -> int:
+    from .evaluation import main as evaluate
+
+    return evaluate(argv)
+
+
+def predict_main(argv: list[str] | None = None) -> int:
+    from .predict import main as predict
+
+    return predict(argv)

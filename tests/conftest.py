@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 import pytest
+
+# Nothing in the tests may reach the network: the hub is unreachable here and in CI.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 REPO = Path(__file__).resolve().parents[1]
 ANNOTATIONS = REPO / "annotations"
@@ -18,3 +24,31 @@ def tiny_corpus(tmp_path: Path) -> Path:
     dest = tmp_path / "corpus"
     shutil.copytree(FIXTURES / "corpus", dest)
     return dest
+
+
+def tiny_config_overrides(out_dir: Path, run_name: str = "tiny") -> list[str]:
+    """`--set` overrides that shrink configs/offline.yaml to a few sentences and epochs."""
+    return [
+        f"output_dir={out_dir}",
+        f"run_name={run_name}",
+        "data.max_sentences=6",
+        "training.epochs=2",
+        "training.batch_size=4",
+        "training.logging_steps=1",
+        "model.offline.bpe_merges=300",
+        "model.offline.hidden_size=32",
+        "model.offline.intermediate_size=64",
+        f"data.bio_dir={ANNOTATIONS / 'bio'}",
+        f"data.splits_file={REPO / 'configs' / 'splits.yaml'}",
+    ]
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory) -> Path:
+    """A checkpoint of the offline model trained for two epochs on a few sentences (a few seconds)."""
+    from antq_ner.config import load_config
+    from antq_ner.training import train
+
+    out = tmp_path_factory.mktemp("models")
+    train(load_config(REPO / "configs" / "offline.yaml", tiny_config_overrides(out)))
+    return out / "tiny"

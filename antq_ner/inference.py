@@ -1,0 +1,107 @@
+"""Tagging syllable sentences with a saved checkpoint: batched by length, dynamic padding, no grad."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from .config import PreprocessingConfig
+from .data import SentenceEncoder
+from .segment import words_to_syllable_tags
+
+__all__ = ["Tagger", "TaggedSentence", "load_preprocessing", "repair_tags"]
+
+
+@dataclass(frozen=True)
+class TaggedSentence:
+    tags: list[str]  # one per syllable token
+    scores: list[float]  # probability of the predicted tag of the word each syllable belongs to
+
+
+def load_preprocessing(model_dir: Path) -> PreprocessingConfig:
+    from .training import PREPROCESSING_FILE
+
+    path = Path(model_dir) / PREPROCESSING_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} not found: {model_dir} is not a checkpoint written by train.py")
+    data = json.loads(path.read_text(encoding="utf-8"))
+    fields = PreprocessingConfig.__dataclass_fields__
+    return PreprocessingConfig(**{k: v for k, v in data.items() if k in fields})
+
+
+def repair_tags(tags: Sequence[str]) -> list[str]:
+    """A copy where an `I-X` that cannot continue an entity starts one (`B-X`), as conlleval reads it."""
+    out: list[str] = []
+    prev = "O"
+    for tag in tags:
+        if tag.startswith("I-") and prev[2:] != tag[2:]:
+            tag = "B-" + tag[2:]
+        out.append(tag)
+        prev = tag
+    return out
+
+
+class Tagger:
+    """Predicts syllable BIO tags with a token-classification checkpoint."""
+
+    def __init__(self, model, tokenizer, prep: PreprocessingConfig, batch_size: int = 32):
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.id2label = {int(k): v for k, v in model.config.id2label.items()}
+        self.encoder = SentenceEncoder(tokenizer, [self.id2label[i] for i in range(len(self.id2label))], prep)
+        self.batch_size = batch_size
+
+    @classmethod
+    def from_pretrained(cls, model_dir: str | Path, batch_size: int = 32, quantize: bool = False) -> "Tagger":
+        """Load a checkpoint folder; `quantize` applies int8 dynamic quantisation to the linear layers."""
+        import torch
+        from transformers import AutoModelForTokenClassification
+
+        from .modeling import load_tokenizer
+
+        model_dir = Path(model_dir)
+        if not (model_dir / "config.json").is_file():
+            raise FileNotFoundError(f"{model_dir}: no config.json; pass a folder written by train.py")
+        prep = load_preprocessing(model_dir)
+        model = AutoModelForTokenClassification.from_pretrained(str(model_dir))
+        if quantize:
+            model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+        return cls(model, load_tokenizer(model_dir), prep, batch_size)
+
+    def tag(self, sentences: Sequence[Sequence[str]]) -> list[TaggedSentence]:
+        """Tags for each sentence of syllable tokens; every syllable gets exactly one prediction."""
+        import torch
+
+        features, spans = [], []
+        for index, tokens in enumerate(sentences):
+            feats, sp = self.encoder.encode(list(tokens))
+            spans.append(sp)
+            features.extend((index, f) for f in feats)
+        word_probs = [np.zeros((len(sp), len(self.id2label)), dtype=np.float32) for sp in spans]
+        # Longest first, so batches hold inputs of similar length and padding stays small.
+        order = sorted(range(len(features)), key=lambda i: -len(features[i][1].input_ids))
+        pad = self.tokenizer.pad_token_id
+        with torch.inference_mode():
+            for b in range(0, len(order), self.batch_size):
+                batch = [features[i] for i in order[b : b + self.batch_size]]
+                width = max(len(f.input_ids) for _, f in batch)
+                ids = torch.full((len(batch), width), pad, dtype=torch.long)
+                mask = torch.zeros((len(batch), width), dtype=torch.long)
+                for row, (_, f) in enumerate(batch):
+                    ids[row, : len(f.input_ids)] = torch.tensor(f.input_ids)
+                    mask[row, : len(f.input_ids)] = 1
+                probs = self.model(input_ids=ids, attention_mask=mask).logits.float().softmax(-1).numpy()
+                for row, (index, f) in enumerate(batch):
+                    word_probs[index][f.first_word : f.first_word + len(f.word_positions)] = probs[row, f.word_positions]
+        out = []
+        for probs, sp in zip(word_probs, spans):
+            best = probs.argmax(-1)
+            tags = words_to_syllable_tags([self.id2label[int(i)] for i in best], sp)
+            word_score = probs[np.arange(len(best)), best]
+            scores = [float(word_score[w]) for w, (a, b) in enumerate(sp) for _ in range(b - a)]
+            out.append(TaggedSentence(tags, scores))
+        return out
