@@ -41,10 +41,11 @@ def build_phobert_vocab(words: Iterable[str], out_dir: Path, merges: int) -> Pat
     merge_list = [m if isinstance(m, list) else m.split(" ") for m in model["merges"]]
     # fastBPE writes "left right count"; PhoBERT reads the pair and ignores the count.
     (out_dir / "bpe.codes").write_text("".join(f"{a} {b} 1\n" for a, b in merge_list), encoding="utf-8")
-    symbols = sorted(model["vocab"], key=model["vocab"].get)
-    vocab = []
-    for sym in symbols:
-        vocab.append(sym[: -len("</w>")] if sym.endswith("</w>") else sym + "@@")
+    # The trainer numbers its alphabet in no fixed order: sort it, then add merges in rank order,
+    # so the same words always give the same vocab.txt (and the same seed the same model).
+    merged = [a + b for a, b in merge_list]
+    symbols = sorted(set(model["vocab"]) - set(merged)) + merged
+    vocab = [sym[: -len("</w>")] if sym.endswith("</w>") else sym + "@@" for sym in symbols]
     (out_dir / "vocab.txt").write_text("".join(f"{v} 1\n" for v in dict.fromkeys(vocab)), encoding="utf-8")
     return out_dir
 

@@ -82,6 +82,7 @@ def _prepare_tokenizer(cfg: Config, train_sentences: Sequence[Sentence], encoder
 
 
 def _training_arguments(cfg: Config, output_dir: Path):
+    import torch
     from transformers import TrainingArguments
 
     t = cfg.training
@@ -107,6 +108,7 @@ def _training_arguments(cfg: Config, output_dir: Path):
         logging_steps=t.logging_steps,
         report_to="none",
         dataloader_num_workers=0,
+        dataloader_pin_memory=torch.cuda.is_available(),
     )
 
 

@@ -1,0 +1,379 @@
+"""Named entities of raw Vietnamese text with a checkpoint written by train.py.
+
+Reading (`read_inputs`), tagging (`predict_documents`) and writing (`format_*`) are separate, typed
+functions; `main` only parses arguments. All inputs are read and checked before the model is
+loaded or anything is written, so a bad input leaves no output behind (unless --skip-errors).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Callable, Iterable, Iterator, Sequence
+
+from .bio import Sentence, bio_to_spans, format_conll
+from .markup import CharSpan, render_markup
+from .text import Token, split_sentences
+
+__all__ = [
+    "Document",
+    "InputError",
+    "Prediction",
+    "read_inputs",
+    "iter_predictions",
+    "predict_documents",
+    "entities",
+    "format_jsonl",
+    "format_conll_document",
+    "format_markup",
+    "split_markup_output",
+    "write_predictions",
+    "main",
+]
+
+FORMATS = ("jsonl", "conll", "markup")
+PROGRESS_MIN_DOCUMENTS = 5  # a progress bar (stderr, TTY only) from this many documents on
+MARKUP_HEADER = "# id = "
+
+
+@dataclass(frozen=True)
+class Document:
+    id: str
+    text: str
+    source: str  # the file it was read from, "-" for standard input
+    line: int = 0  # its line in a JSONL file; 0 for a whole file
+
+
+class InputError(ValueError):
+    """An input that cannot be read; the message starts with `FILE:` or `FILE:LINE:`."""
+
+
+@dataclass(frozen=True)
+class Prediction:
+    document: Document
+    sentences: list[list[Token]]
+    tags: list[list[str]]  # well-formed IOB2 (repair_tags), one per syllable token
+    scores: list[list[float]]
+    entities: list[dict]
+
+
+# --------------------------------------------------------------------------------------------- reading
+
+
+def _decode(data: bytes, source: str, first_line: int = 1) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = first_line + data.count(b"\n", 0, e.start)
+        column = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
+        raise InputError(
+            f"{source}:{line}: invalid UTF-8 (byte {data[e.start:e.start + 1]!r} at column {column}); "
+            "convert the file to UTF-8"
+        ) from None
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file or directory") from None
+    except OSError as e:
+        raise InputError(f"{path}: cannot read: {e.strerror or e}") from None
+
+
+def _read_jsonl(path: Path, data: bytes) -> Iterator[Document | InputError]:
+    source = str(path)
+    for lineno, raw in enumerate(data.split(b"\n"), start=1):
+        if not raw.strip():
+            continue
+        try:
+            obj = json.loads(_decode(raw, source, lineno))
+        except InputError as e:
+            yield e
+            continue
+        except json.JSONDecodeError as e:
+            yield InputError(f"{source}:{lineno}: malformed JSON ({e.msg} at column {e.colno})")
+            continue
+        if not isinstance(obj, dict):
+            yield InputError(f"{source}:{lineno}: expected an object {{\"id\": …, \"text\": …}}, got {type(obj).__name__}")
+            continue
+        if "text" not in obj:
+            yield InputError(f"{source}:{lineno}: no \"text\" field")
+            continue
+        if not isinstance(obj["text"], str):
+            yield InputError(f"{source}:{lineno}: \"text\" must be a string, got {type(obj['text']).__name__}")
+            continue
+        doc_id = obj.get("id", f"{source}:{lineno}")
+        if isinstance(doc_id, bool) or not isinstance(doc_id, (str, int)):
+            yield InputError(f"{source}:{lineno}: \"id\" must be a string or an integer, got {type(doc_id).__name__}")
+            continue
+        doc_id = str(doc_id)
+        if "\n" in doc_id or "\r" in doc_id:
+            yield InputError(f"{source}:{lineno}: \"id\" contains a line break")
+            continue
+        yield Document(doc_id, obj["text"], source, lineno)
+
+
+def _read_stdin(stdin: IO) -> str:
+    buffer = getattr(stdin, "buffer", None)
+    if buffer is not None:  # bytes, so that `\r\n` stays as it is and offsets match the input
+        return _decode(buffer.read(), "-")
+    return stdin.read()
+
+
+def _read_one(path_arg: str, stdin: IO | None) -> Iterator[Document | InputError]:
+    if path_arg == "-":
+        try:
+            yield Document("-", _read_stdin(stdin if stdin is not None else sys.stdin), "-")
+        except InputError as e:
+            yield e
+        return
+    path = Path(path_arg)
+    if path.is_dir():
+        files = sorted(p for p in path.rglob("*.txt") if p.is_file())
+    else:
+        files = [path]
+    for file in files:
+        try:
+            data = _read_bytes(file)
+            if file.suffix == ".jsonl" and not path.is_dir():
+                yield from _read_jsonl(file, data)
+            else:
+                yield Document(str(file), _decode(data, str(file)), str(file))
+        except InputError as e:
+            yield e
+
+
+def read_inputs(
+    paths: Iterable[str],
+    on_error: Callable[[InputError], None] | None = None,
+    stdin: IO | None = None,
+) -> Iterator[Document]:
+    """Documents of `.txt` files, folders (their `.txt` files, recursively, sorted), `.jsonl` files
+    (`{"id": …, "text": …}` per line) and `-` (standard input, plain text), in the order given.
+
+    A bad input raises `InputError` (`FILE:LINE: …`), or is passed to `on_error` and skipped.
+    Text is decoded as UTF-8 and kept exactly (no newline translation, no normalisation).
+    """
+    for path_arg in paths:
+        for item in _read_one(path_arg, stdin):
+            if isinstance(item, InputError):
+                if on_error is None:
+                    raise item
+                on_error(item)
+            else:
+                yield item
+
+
+# --------------------------------------------------------------------------------------------- tagging
+
+
+def entities(text: str, sentences: Sequence[Sequence[Token]], tags: Sequence[Sequence[str]],
+             scores: Sequence[Sequence[float]]) -> list[dict]:
+    """Entities as `{"type", "start", "end", "text", "score"}`; offsets index `text`.
+
+    `tags` must be well-formed IOB2 (pass them through `repair_tags`); the score is the mean of the
+    syllables' scores.
+    """
+    out = []
+    for tokens, sent_tags, sent_scores in zip(sentences, tags, scores):
+        for span in bio_to_spans(sent_tags):
+            start, end = tokens[span.start].start, tokens[span.end - 1].end
+            mean = sum(sent_scores[span.start : span.end]) / (span.end - span.start)
+            out.append({"type": span.label, "start": start, "end": end, "text": text[start:end],
+                        "score": round(float(mean), 4)})
+    return out
+
+
+def _model_syllables(tokens: Sequence[Token]) -> list[str]:
+    # NFC for the model whatever the checkpoint's tone setting; offsets keep pointing at the input.
+    return [unicodedata.normalize("NFC", t.text) for t in tokens]
+
+
+def iter_predictions(tagger, docs: Sequence[Document], chunk_sentences: int = 4096,
+                     progress: Callable[[int], None] | None = None) -> Iterator[Prediction]:
+    """Predictions in document order. The sentences of many documents go to the tagger together
+    (up to `chunk_sentences` at a time, more for one long document), so that it batches sentences of
+    similar length; long sentences are windowed by the tagger, never truncated."""
+    from .inference import repair_tags
+
+    pending: list[tuple[Document, list[list[Token]]]] = []
+    count = 0
+
+    def flush() -> Iterator[Prediction]:
+        flat = [_model_syllables(tokens) for _, sentences in pending for tokens in sentences]
+        tagged = iter(tagger.tag(flat) if flat else [])
+        for doc, sentences in pending:
+            outs = [next(tagged) for _ in sentences]
+            tags = [repair_tags(t.tags) for t in outs]
+            scores = [t.scores for t in outs]
+            yield Prediction(doc, sentences, tags, scores, entities(doc.text, sentences, tags, scores))
+        if progress is not None:
+            progress(len(pending))
+
+    for doc in docs:
+        sentences = split_sentences(doc.text)
+        pending.append((doc, sentences))
+        count += len(sentences)
+        if count >= chunk_sentences:
+            yield from flush()
+            pending, count = [], 0
+    if pending:
+        yield from flush()
+
+
+def predict_documents(tagger, docs: Sequence[Document], chunk_sentences: int = 4096) -> list[Prediction]:
+    return list(iter_predictions(tagger, docs, chunk_sentences))
+
+
+# --------------------------------------------------------------------------------------------- writing
+
+
+def format_jsonl(pred: Prediction) -> str:
+    return json.dumps({"id": pred.document.id, "entities": pred.entities}, ensure_ascii=False) + "\n"
+
+
+def format_conll_document(pred: Prediction) -> str:
+    doc = pred.document
+    sentences = [
+        Sentence(
+            doc_id=doc.id,
+            sent_id=f"{doc.id}-{k:03d}",
+            text=doc.text[tokens[0].start : tokens[-1].end],
+            tokens=tuple(t.text for t in tokens),
+            tags=tuple(tags),
+        )
+        for k, (tokens, tags) in enumerate(zip(pred.sentences, pred.tags), start=1)
+    ]
+    return format_conll(sentences)
+
+
+def format_markup(pred: Prediction, single: bool) -> str:
+    """The document with `[mention](TYPE)`; several documents each get a `# id = …` line before and
+    one line break after (see `split_markup_output`)."""
+    body = render_markup(pred.document.text, [CharSpan(e["start"], e["end"], e["type"]) for e in pred.entities])
+    return body if single else f"{MARKUP_HEADER}{pred.document.id}\n{body}\n"
+
+
+def split_markup_output(output: str) -> list[tuple[str, str]]:
+    """(id, markup) of each document of a multi-document markup output; the inverse of `format_markup`."""
+    parts = re.split(r"^# id = (.*)\n", output, flags=re.MULTILINE)
+    if parts[0]:
+        raise ValueError("markup output does not start with a '# id = …' line")
+    return [(doc_id, body[:-1]) for doc_id, body in zip(parts[1::2], parts[2::2])]
+
+
+def write_predictions(preds: Iterable[Prediction], fmt: str, out: IO[str], n_documents: int) -> None:
+    for pred in preds:
+        if fmt == "jsonl":
+            out.write(format_jsonl(pred))
+        elif fmt == "conll":
+            out.write(format_conll_document(pred))
+        elif fmt == "markup":
+            out.write(format_markup(pred, single=n_documents == 1))
+        else:
+            raise ValueError(f"unknown format {fmt!r} ({', '.join(FORMATS)})")
+
+
+# --------------------------------------------------------------------------------------------- CLI
+
+_EPILOG = """\
+inputs:
+  FILE.txt (or any file not ending in .jsonl)  one document, id = the path as given
+  DIR                                         its .txt files, recursively, in sorted order
+  FILE.jsonl                                  one document per line: {"id": ..., "text": ...}
+                                              (id defaults to FILE:LINE)
+  -                                           standard input, plain text, id "-"
+  Text is read as UTF-8 exactly as it is: line ends, spaces and Unicode forms are kept.
+
+formats:
+  jsonl   (default) one line per document:
+          {"id": ..., "entities": [{"type", "start", "end", "text", "score"}, ...]}
+          start/end: Python string (code point) offsets into the input text, end exclusive,
+          text == input[start:end]; score: mean probability over the entity's syllables.
+  conll   the corpus format (# doc_id, # sent_id = <id>-NNN, # text, token<TAB>tag, blank
+          line), usable as pre-annotation. A document without text gives no sentences.
+  markup  the text with each mention written [mention](TYPE). For ONE input document, exactly
+          that (drop it into annotations/markup/). For several, each document is preceded by a
+          line "# id = <id>" and followed by one added line break: split before each line
+          starting with "# id = " and drop the last character of each part
+          (antq_ner.predict.split_markup_output does this).
+
+Long documents are split into sentences and long sentences into overlapping windows; nothing
+is truncated. A bad input (unreadable file, invalid UTF-8, malformed JSONL line, missing or
+non-string "text") is reported as FILE:LINE: ... and exits 1 before anything is written (an
+existing --output file is left untouched); with --skip-errors each bad document is reported on
+stderr and the others are written (exit 0). A progress bar goes to stderr when it is a terminal
+and there are more than 5 documents.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="predict.py", description="Tag named entities (PERSON, RANK, ORG, PROGRAM, QUANTITY) in raw text.",
+        epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--model", required=True, metavar="DIR", help="a checkpoint folder written by train.py")
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help=".txt file, folder, .jsonl file or - (see below)")
+    p.add_argument("--output", "-o", metavar="FILE", help="write here (atomically) instead of standard output")
+    p.add_argument("--format", choices=FORMATS, default="jsonl", help="output format (default: jsonl)")
+    p.add_argument("--batch-size", type=int, default=32, metavar="N", help="model inputs per batch (default: 32)")
+    p.add_argument("--threads", type=int, metavar="N", help="torch CPU threads (default: torch's own choice)")
+    p.add_argument("--quantize", action="store_true", help="int8 dynamic quantisation of the linear layers")
+    p.add_argument("--skip-errors", action="store_true", help="report bad documents on stderr and go on")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.batch_size < 1:
+        parser.error("--batch-size must be at least 1")
+    if args.threads is not None and args.threads < 1:
+        parser.error("--threads must be at least 1")
+
+    errors: list[InputError] = []
+
+    def report(e: InputError) -> None:
+        errors.append(e)
+        print(f"error: {e} (skipped)", file=sys.stderr)
+
+    try:
+        docs = list(read_inputs(args.inputs, on_error=report if args.skip_errors else None))
+    except InputError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    if errors:
+        print(f"skipped {len(errors)} bad document(s)", file=sys.stderr)
+
+    import torch
+
+    from .inference import Tagger
+
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    try:
+        tagger = Tagger.from_pretrained(args.model, batch_size=args.batch_size, quantize=args.quantize)
+    except (OSError, ValueError) as e:
+        print(f"error: {args.model}: cannot load the model: {e}", file=sys.stderr)
+        return 1
+
+    from tqdm.auto import tqdm
+
+    show = len(docs) > PROGRESS_MIN_DOCUMENTS and sys.stderr.isatty()
+    with tqdm(total=len(docs), unit="doc", file=sys.stderr, disable=not show) as bar:
+        preds = iter_predictions(tagger, docs, progress=bar.update)
+        if args.output:
+            from .io_utils import atomic_open
+
+            with atomic_open(args.output) as out:
+                write_predictions(preds, args.format, out, len(docs))
+        else:
+            write_predictions(preds, args.format, sys.stdout, len(docs))
+            sys.stdout.flush()
+    return 0

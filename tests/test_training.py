@@ -1,0 +1,111 @@
+"""The real training pipeline on a few sentences, offline: checkpoint contents and reuse."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+from conftest import REPO, tiny_config_overrides
+
+from antq_ner.cli import train_main
+from antq_ner.config import ConfigError, load_config
+from antq_ner.training import train
+
+
+def test_checkpoint_holds_everything_a_user_needs(tiny_checkpoint):
+    names = {p.name for p in tiny_checkpoint.iterdir()}
+    for name in ("model.safetensors", "config.json", "vocab.txt", "bpe.codes", "tokenizer_config.json",
+                 "training_config.yaml", "preprocessing.json", "labels.txt", "metrics.json", "train.log", "README.md"):
+        assert name in names, name
+    config = json.loads((tiny_checkpoint / "config.json").read_text())
+    assert config["model_type"] == "roberta"
+    assert config["max_position_embeddings"] == 258 and config["pad_token_id"] == 1
+    labels = (tiny_checkpoint / "labels.txt").read_text().split()
+    assert config["id2label"] == {str(i): label for i, label in enumerate(labels)}
+    assert labels[0] == "O" and "B-PROGRAM" in labels
+    metrics = json.loads((tiny_checkpoint / "metrics.json").read_text())
+    assert [e["epoch"] for e in metrics["dev_per_epoch"]] == [1, 2]
+    assert metrics["best_dev"]["f1"] == max(e["f1"] for e in metrics["dev_per_epoch"])
+    resolved = yaml.safe_load((tiny_checkpoint / "training_config.yaml").read_text())
+    assert resolved["training"]["epochs"] == 2 and resolved["data"]["max_sentences"] == 6
+    assert json.loads((tiny_checkpoint / "preprocessing.json").read_text())["segmenter"] == "pyvi"
+    assert "MIT" in (tiny_checkpoint / "README.md").read_text()
+    assert not (tiny_checkpoint / ".staging").exists()
+
+
+def test_checkpoint_loads_with_auto_classes_and_runs_in_the_pipeline(tiny_checkpoint):
+    from transformers import AutoModelForTokenClassification, AutoTokenizer, pipeline
+
+    model = AutoModelForTokenClassification.from_pretrained(tiny_checkpoint)
+    tokenizer = AutoTokenizer.from_pretrained(tiny_checkpoint)
+    assert type(tokenizer).__name__ == "PhobertTokenizer"
+    ner = pipeline("token-classification", model=model, tokenizer=tokenizer)
+    out = ner("Bộ_trưởng Tô_Lâm dự hội_nghị của Bộ_Công_an")
+    labels = set(model.config.id2label.values())
+    assert out and all(o["entity"] in labels for o in out)
+
+
+def phobert_shaped_folder(path):
+    """A local folder laid out like vinai/phobert-base-v2 (RoBERTa weights + PhoBERT tokenizer), tiny."""
+    from transformers import PhobertTokenizer, RobertaConfig, RobertaForMaskedLM
+
+    from antq_ner.modeling import build_phobert_vocab
+
+    build_phobert_vocab(["Bộ_Công_an", "hội_nghị", "Tô_Lâm", "tỉnh", "Thái_Bình"] * 3, path / "bpe", merges=50)
+    tokenizer = PhobertTokenizer(str(path / "bpe" / "vocab.txt"), str(path / "bpe" / "bpe.codes"))
+    config = RobertaConfig(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                           intermediate_size=64, max_position_embeddings=258, pad_token_id=1, bos_token_id=0,
+                           eos_token_id=2, type_vocab_size=1, tokenizer_class="PhobertTokenizer")
+    RobertaForMaskedLM(config).save_pretrained(path / "phobert")
+    tokenizer.save_pretrained(path / "phobert")
+    return path / "phobert"
+
+
+def test_phobert_base_v2_config_trains_from_a_local_phobert_folder(tmp_path):
+    local = phobert_shaped_folder(tmp_path)
+    overrides = [o for o in tiny_config_overrides(tmp_path / "models", "v2") if not o.startswith("model.")]
+    cfg = load_config(REPO / "configs" / "phobert-base-v2.yaml", [*overrides, f"model.name_or_path={local}"])
+    metrics = train(cfg)
+    assert metrics["best_epoch"] in (1, 2)
+    assert "AGPL-3.0" in (tmp_path / "models" / "v2" / "README.md").read_text() or "base model" in (
+        tmp_path / "models" / "v2" / "README.md").read_text()
+    from transformers import AutoModelForTokenClassification
+
+    model = AutoModelForTokenClassification.from_pretrained(tmp_path / "models" / "v2")
+    assert model.config.num_labels == 11
+
+
+def test_unreachable_hub_model_says_how_to_use_a_local_folder(tmp_path, capsys):
+    args = ["--config", str(REPO / "configs" / "phobert-base-v2.yaml")]
+    args += [a for o in tiny_config_overrides(tmp_path, "hub") if not o.startswith("model.") for a in ("--set", o)]
+    assert train_main(args) == 1
+    err = capsys.readouterr().err
+    assert "vinai/phobert-base-v2" in err and "model.name_or_path" in err and "local" in err
+
+
+def test_labels_the_config_does_not_know_are_an_error(tmp_path):
+    overrides = tiny_config_overrides(tmp_path, "labels") + ["data.labels=[PERSON, ORG]"]
+    with pytest.raises(ConfigError, match=r"\.conll:\d+: tag 'B-\w+' is not one of the config's types"):
+        train(load_config(REPO / "configs" / "offline.yaml", overrides))
+
+
+def test_resume_without_checkpoint_is_an_error(tmp_path, capsys):
+    args = ["--config", str(REPO / "configs" / "offline.yaml"), "--resume"]
+    args += [a for o in tiny_config_overrides(tmp_path, "none") for a in ("--set", o)]
+    assert train_main(args) == 1
+    assert "no checkpoint" in capsys.readouterr().err
+
+
+def test_same_seed_same_model_and_resume_continues(tmp_path, tiny_checkpoint):
+    from safetensors.torch import load_file
+
+    cfg = load_config(REPO / "configs" / "offline.yaml", tiny_config_overrides(tmp_path, "tiny"))
+    train(cfg)
+    a = load_file(tiny_checkpoint / "model.safetensors")
+    b = load_file(tmp_path / "tiny" / "model.safetensors")
+    assert a.keys() == b.keys() and all((a[k] == b[k]).all() for k in a)
+
+    longer = load_config(REPO / "configs" / "offline.yaml", tiny_config_overrides(tmp_path, "tiny") + ["training.epochs=3"])
+    metrics = train(longer, resume=True)
+    assert [e["epoch"] for e in metrics["dev_per_epoch"]] == [1, 2, 3]
