@@ -8,10 +8,10 @@ owned words carry labels and give predictions: no word is dropped and none is pr
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
-__all__ = ["IGNORE_INDEX", "Window", "plan_windows", "encode_windows", "Feature"]
+__all__ = ["IGNORE_INDEX", "Feature", "Window", "encode_windows", "plan_windows"]
 
 # Positions labelled -100 are ignored by PyTorch's cross-entropy: special tokens, continuation
 # subwords (unless every subword is labelled) and words another window owns.

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .bio import repair_tags
 from .segment import word_spans as segment_word_spans
 
 if TYPE_CHECKING:
@@ -29,7 +30,6 @@ __all__ = [
     "UNDERTHESEA_TYPES",
     "CrfTagger",
     "align_underthesea",
-    "repair_iob2",
     "syllable_features",
     "train_crf",
     "underthesea_predict",
@@ -136,18 +136,6 @@ def syllable_features(tokens: Sequence[str], word_spans: Sequence[tuple[int, int
     return out
 
 
-def repair_iob2(tags: Sequence[str]) -> list[str]:
-    """Well-formed IOB2: an I-X that does not continue a B-X/I-X becomes B-X."""
-    out: list[str] = []
-    prev = "O"
-    for tag in tags:
-        if tag.startswith("I-") and prev[2:] != tag[2:]:
-            tag = "B-" + tag[2:]
-        out.append(tag)
-        prev = tag
-    return out
-
-
 # --------------------------------------------------------------------------------------------
 # CRF
 
@@ -170,7 +158,7 @@ class CrfTagger:
                 out.append([])
                 continue
             tags = self.crf.predict_single(self.features(tokens))
-            out.append(repair_iob2(tags))
+            out.append(repair_tags(tags))
         return out
 
 

@@ -6,20 +6,21 @@ is repaired silently.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
 
 __all__ = [
-    "Span",
     "BioError",
     "Sentence",
-    "spans_to_bio",
+    "Span",
     "bio_to_spans",
     "check_bio",
-    "read_conll",
-    "write_conll",
     "format_conll",
+    "read_conll",
+    "repair_tags",
+    "spans_to_bio",
+    "write_conll",
 ]
 
 
@@ -70,6 +71,18 @@ def check_bio(tags: Sequence[str], labels: Iterable[str] | None = None) -> list[
                 problems.append((i, f"{tag!r} follows {prev!r}; an I-{label} must follow B-{label} or I-{label}"))
         prev = tag
     return problems
+
+
+def repair_tags(tags: Sequence[str]) -> list[str]:
+    """A copy where an `I-X` that cannot continue an entity starts one (`B-X`), as conlleval reads it."""
+    out: list[str] = []
+    prev = "O"
+    for tag in tags:
+        if tag.startswith("I-") and prev[2:] != tag[2:]:
+            tag = "B-" + tag[2:]
+        out.append(tag)
+        prev = tag
+    return out
 
 
 def bio_to_spans(tags: Sequence[str]) -> list[Span]:

@@ -6,11 +6,18 @@ import argparse
 import sys
 from pathlib import Path
 
-__all__ = ["main", "train_main", "evaluate_main", "predict_main"]
+__all__ = ["evaluate_main", "main", "predict_main", "train_main"]
 
 
 def _corpus(args: argparse.Namespace) -> int:
-    from .corpus import CorpusError, build_corpus, corpus_statistics, format_statistics, load_documents, load_sentences
+    from .corpus import (
+        CorpusError,
+        build_corpus,
+        corpus_statistics,
+        format_statistics,
+        load_documents,
+        load_sentences,
+    )
     from .validate import validate_corpus
 
     annotations = Path(args.annotations)

@@ -15,18 +15,18 @@ from pathlib import Path
 import yaml
 
 __all__ = [
+    "Config",
     "ConfigError",
+    "DataConfig",
     "ModelConfig",
     "OfflineModelConfig",
-    "DataConfig",
     "PreprocessingConfig",
     "TrainingConfig",
-    "Config",
-    "load_config",
     "config_from_dict",
     "config_to_dict",
-    "load_split",
     "list_folds",
+    "load_config",
+    "load_split",
 ]
 
 
@@ -245,6 +245,6 @@ def check_paths(cfg: Config) -> None:
             if not (bio_dir / f"{doc}.conll").is_file():
                 raise ConfigError(f"data.split {cfg.data.split!r} ({part}): {bio_dir / (doc + '.conll')} not found")
     name = cfg.model.name_or_path
-    if name is not None and (name.startswith((".", "/")) or Path(name).exists()):
-        if not (Path(name) / "config.json").is_file():
-            raise ConfigError(f"model.name_or_path: {name} is not a model folder (no config.json)")
+    local = name is not None and (name.startswith((".", "/")) or Path(name).exists())
+    if local and not (Path(name) / "config.json").is_file():
+        raise ConfigError(f"model.name_or_path: {name} is not a model folder (no config.json)")

@@ -15,14 +15,14 @@ from .text import split_sentences
 
 __all__ = [
     "ENTITY_TYPES",
-    "Document",
     "CorpusError",
-    "load_documents",
-    "sentences_from_markup",
+    "Document",
     "build_corpus",
-    "load_sentences",
     "corpus_statistics",
     "format_statistics",
+    "load_documents",
+    "load_sentences",
+    "sentences_from_markup",
 ]
 
 ENTITY_TYPES = ("PERSON", "RANK", "ORG", "PROGRAM", "QUANTITY")

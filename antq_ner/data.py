@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
-from typing import Sequence
 
 import numpy as np
 
 from .align import encode_windows
 from .bio import Sentence
 from .config import PreprocessingConfig
+from .decoding import viterbi_iob2
 from .segment import syllable_to_word_tags, word_spans, words_to_syllable_tags
 from .text import normalize_for_model
 
-__all__ = ["bio_labels", "SentenceEncoder", "sentences_to_dataset", "assemble_word_predictions"]
+__all__ = ["SentenceEncoder", "assemble_word_predictions", "bio_labels", "sentences_to_dataset"]
 
 
 def bio_labels(types: Sequence[str]) -> list[str]:
@@ -108,4 +109,8 @@ def assemble_word_predictions(
 
 
 def word_logits_to_syllable_tags(word_logits: np.ndarray, spans, id2label: dict[int, str]) -> list[str]:
-    return words_to_syllable_tags([id2label[int(i)] for i in word_logits.argmax(-1)], spans)
+    """Syllable tags of the best valid IOB2 word sequence."""
+    shifted = word_logits - word_logits.max(-1, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
+    labels = [id2label[i] for i in range(len(id2label))]
+    return words_to_syllable_tags([labels[i] for i in viterbi_iob2(log_probs, labels)], spans)

@@ -31,49 +31,47 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import io
-import json
 import math
 import statistics
 import sys
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import yaml
 
-from .bio import Sentence, Span, bio_to_spans
+from .bio import Sentence, Span, bio_to_spans, repair_tags
 from .config import Config, ConfigError, check_paths, config_from_dict, list_folds, load_config
-from .inference import repair_tags
 from .io_utils import atomic_open, atomic_write_json, atomic_write_text
 from .scoring import seqeval_scores
 
 __all__ = [
-    "ERROR_KINDS",
     "ERROR_DESCRIPTIONS",
+    "ERROR_KINDS",
     "MODEL_NAME",
     "ErrorCase",
-    "SystemPredictions",
     "EvalResult",
+    "SystemPredictions",
     "classify_errors",
-    "error_counts",
     "confusion_counts",
-    "score_block",
-    "restrict_tags",
+    "cross_validate",
+    "error_counts",
+    "evaluate_run",
     "evaluation_metrics",
     "format_predictions",
-    "read_predictions",
-    "write_metrics",
-    "render_report",
-    "plot_per_type_f1",
-    "plot_confusion",
-    "write_evaluation",
     "format_table",
-    "read_run_config",
-    "run_baselines",
-    "evaluate_run",
-    "cross_validate",
     "main",
+    "plot_confusion",
+    "plot_per_type_f1",
+    "read_predictions",
+    "read_run_config",
+    "render_report",
+    "restrict_tags",
+    "run_baselines",
+    "score_block",
+    "write_evaluation",
+    "write_metrics",
 ]
 
 MODEL_NAME = "model"
@@ -322,8 +320,10 @@ def _f(x: float | None) -> str:
     return "–" if x is None else f"{100 * x:.1f}"
 
 
-def _md_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" if i == 0 else "---:" for i in range(len(header))) + "|"]
+def _md_table(header: Sequence[str], rows: Sequence[Sequence[str]], left: int = 1) -> list[str]:
+    """A Markdown table; the first `left` columns are text (left-aligned), the others numbers."""
+    align = "|".join("---" if i < left else "---:" for i in range(len(header)))
+    out = ["| " + " | ".join(header) + " |", f"|{align}|"]
     out += ["| " + " | ".join(str(c).replace("|", "\\|") for c in r) + " |" for r in rows]
     return out
 
@@ -374,16 +374,24 @@ def render_report(
     systems = _systems(metrics)
     lines = [f"# {title or 'Evaluation'}", ""]
     if metrics.get("model"):
-        lines.append(f"Model: `{metrics['model']}`; split: `{metrics.get('split', '')}`; ")
+        if isinstance(metrics["model"], list):
+            lines += ["Models (one per fold): " + ", ".join(f"`{m}`" for m in metrics["model"]) + ".", ""]
+        else:
+            lines += [(f"Model: `{metrics['model']}`; held-out part: `{metrics.get('split', '')}` of split "
+                      f"`{metrics.get('data_split', '')}`."), ""]
     lines += [
-        f"held-out articles: {', '.join(metrics.get('articles', []))} "
-        f"({metrics.get('sentences', len(sentences))} sentences, {metrics.get('gold_entities', 0)} gold entities).",
+        (
+            f"held-out articles: {', '.join(metrics.get('articles', []))} "
+            f"({metrics.get('sentences', len(sentences))} sentences, {metrics.get('gold_entities', 0)} gold entities)."
+        ),
         "",
-        "Syllable level against the gold BIO (segmentation errors count against the model). **Strict** is "
-        "seqeval `mode=\"strict\", scheme=IOB2` (the headline); **conlleval** is seqeval's default mode, which "
-        "also counts a predicted entity that starts with `I-`. Overall scores are micro averages; macro "
-        "averages over the types present. A baseline scored on fewer types is scored on those types only "
-        "(other types removed from gold and predictions).",
+        (
+            "Syllable level against the gold BIO (segmentation errors count against the model). **Strict** is "
+            "seqeval `mode=\"strict\", scheme=IOB2` (the headline); **conlleval** is seqeval's default mode, "
+            "which also counts a predicted entity that starts with `I-`. Overall scores are micro averages; "
+            "macro averages over the types present. A baseline scored on fewer types is scored on those types "
+            "only (other types removed from gold and predictions)."
+        ),
         "",
     ]
     if metrics.get("cv"):
@@ -399,7 +407,7 @@ def render_report(
         ])
     lines += _md_table(
         ["system", "types", "strict P", "strict R", "strict F1", "strict macro F1", "conlleval P", "conlleval R",
-         "conlleval F1"], rows,
+         "conlleval F1"], rows, left=2,
     )
     lines += ["", "## Per type (strict)", ""]
     header = ["type", "support", "model P", "model R", "model F1", "model F1 (conlleval)"]
@@ -433,10 +441,12 @@ def render_report(
             cases_by_kind[case.kind].append((s, case))
     lines += [
         "", "## Errors", "",
-        "Entities matched by overlap (identical spans first, then largest overlap, one to one; the leftover "
-        "pieces of a split or merged entity count as boundary errors against the entity they overlap most). "
-        "Predictions are read as conlleval reads them (an `I-X` that cannot continue starts an entity). "
-        "Wrong boundary + wrong type is its own kind. Baselines' counts are on their scored types.",
+        (
+            "Entities matched by overlap (identical spans first, then largest overlap, one to one; the leftover "
+            "pieces of a split or merged entity count as boundary errors against the entity they overlap most). "
+            "Predictions are read as conlleval reads them (an `I-X` that cannot continue starts an entity). "
+            "Wrong boundary + wrong type is its own kind. Baselines' counts are on their scored types."
+        ),
         "",
     ]
     header = ["kind", "meaning", "model"] + [n for n, _, _ in systems[1:]]
@@ -444,7 +454,7 @@ def render_report(
         [k, ERROR_DESCRIPTIONS[k], str(metrics["errors"][k])] + [str(b["errors"][k]) for _, b, _ in systems[1:]]
         for k in ERROR_KINDS
     ]
-    lines += _md_table(header, rows)
+    lines += _md_table(header, rows, left=2)
     lines += ["", f"### Examples (model, up to {examples} per kind)", ""]
     for kind in ERROR_KINDS:
         found = cases_by_kind[kind]
@@ -468,8 +478,11 @@ def _cv_section(metrics: dict) -> list[str]:
     names = [MODEL_NAME] + list(metrics.get("baselines", {}))
     lines = [
         "## Cross-validation", "",
-        f"{len(cv['folds'])} folds, each tested on its held-out article. Mean ± sample standard deviation of the "
-        "per-fold micro F1, and the micro F1 pooled over all folds' held-out predictions (the scores below).", "",
+        (
+            f"{len(cv['folds'])} folds, each tested on its held-out article. Mean ± sample standard deviation of "
+            "the per-fold micro F1, and the micro F1 pooled over all folds' held-out predictions (the scores below)."
+        ),
+        "",
     ]
     header = ["fold", "test articles"] + [f"{n} strict F1" for n in names] + ["model conlleval F1"]
     rows = []
@@ -487,7 +500,7 @@ def _cv_section(metrics: dict) -> list[str]:
         ["**pooled**", ""] + [_f(b["strict"]["overall"]["f1"]) for _, b, _ in _systems(metrics)]
         + [_f(metrics["conlleval"]["overall"]["f1"])]
     )
-    return lines + _md_table(header, rows) + [""]
+    return lines + _md_table(header, rows, left=2) + [""]
 
 
 def _save_figure(fig, path: Path) -> None:
@@ -529,7 +542,7 @@ def plot_per_type_f1(metrics: dict, path: str | Path) -> None:
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("F1 (strict IOB2)")
     ax.set_title("Per-type F1 on the held-out articles")
-    ax.legend(fontsize=8, loc="upper right")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     _save_figure(fig, Path(path))
     plt.close(fig)
 
@@ -576,8 +589,16 @@ def write_evaluation(
     return out_dir
 
 
+def _text_table(rows: Sequence[Sequence[str]], left: int = 2) -> list[str]:
+    widths = [max(len(r[i]) for r in rows if i < len(r)) for i in range(max(len(r) for r in rows))]
+    return [
+        "  ".join(c.ljust(widths[i]) if i < left else c.rjust(widths[i]) for i, c in enumerate(r)).rstrip()
+        for r in rows
+    ]
+
+
 def format_table(metrics: dict) -> str:
-    """Plain-text table for the terminal: overall scores of each system, then per-type strict F1."""
+    """Plain-text tables for the terminal: overall scores of each system, per-type strict F1, folds."""
     labels = metrics.get("labels") or []
     systems = _systems(metrics)
     rows = [["system", "types", "strict P", "R", "F1", "macro F1", "conlleval P", "R", "F1"]]
@@ -588,17 +609,17 @@ def format_table(metrics: dict) -> str:
             _f(s["overall"]["f1"]), _f(s["macro"]["f1"]), _f(c["overall"]["precision"]), _f(c["overall"]["recall"]),
             _f(c["overall"]["f1"]),
         ])
-    rows.append([])
-    rows.append(["strict F1 per type", "support"] + [n for n, _, _ in systems])
+    lines = _text_table(rows) + [""]
+    rows = [["strict F1 per type", "support"] + [n for n, _, _ in systems]]
     for t in labels:
         row = [t, str(metrics["strict"]["per_type"].get(t, {}).get("support", 0))]
         for _, block, types in systems:
             row.append("n/a" if types is not None and t not in types
                        else _f(block["strict"]["per_type"].get(t, {}).get("f1")))
         rows.append(row)
+    lines += _text_table(rows, left=1) + [""]
     if metrics.get("cv"):
-        rows.append([])
-        rows.append(["fold", "articles"] + [f"{n} F1" for n, _, _ in systems])
+        rows = [["fold", "test articles"] + [f"{n} F1" for n, _, _ in systems]]
         for fold, f in metrics["cv"]["folds"].items():
             rows.append([fold, ", ".join(f["articles"])] + [_f(f["strict_f1"].get(n)) for n, _, _ in systems])
         summary = metrics["cv"]["summary"]
@@ -606,19 +627,10 @@ def format_table(metrics: dict) -> str:
             f"{_f(summary[n]['strict_f1']['mean'])} ± {_f(summary[n]['strict_f1']['std'])}" for n, _, _ in systems
         ])
         rows.append(["pooled", ""] + [_f(b["strict"]["overall"]["f1"]) for _, b, _ in systems])
-    widths: list[int] = []
-    for r in rows:
-        for i, cell in enumerate(r):
-            if i >= len(widths):
-                widths.append(0)
-            widths[i] = max(widths[i], len(cell))
-    lines = []
-    for r in rows:
-        lines.append("  ".join(cell.ljust(widths[i]) if i < 2 else cell.rjust(widths[i]) for i, cell in enumerate(r)))
+        lines += _text_table(rows) + [""]
     err = metrics.get("errors", {})
-    lines.append("")
     lines.append("model errors: " + ", ".join(f"{k} {err.get(k, 0)}" for k in ERROR_KINDS))
-    return "\n".join(line.rstrip() for line in lines)
+    return "\n".join(lines)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -759,7 +771,7 @@ def cross_validate(
     for fold, r in results.items():
         m = r.metrics
         fold_rows[fold] = {
-            "run_dir": str(r.out_dir.parent.parent) if r.out_dir else None,
+            "run_dir": m["model"],
             "articles": m["articles"],
             "strict_f1": {MODEL_NAME: m["strict"]["overall"]["f1"]}
             | {n: b["strict"]["overall"]["f1"] for n, b in m["baselines"].items()},
@@ -774,6 +786,7 @@ def cross_validate(
     metrics = {
         "config": str(config) if not isinstance(config, Config) else None,
         "run_name": cfg.run_name,
+        "model": [row["run_dir"] for row in fold_rows.values()],  # one checkpoint per fold
         "split": "cv",
         **metrics,
         "cv": {
@@ -783,6 +796,9 @@ def cross_validate(
             "pooled": "all folds' held-out predictions concatenated, then scored (the top-level scores)",
         },
     }
+    skipped = {n: why for r in results.values() for n, why in r.metrics.get("baselines_skipped", {}).items()}
+    if skipped:
+        metrics["baselines_skipped"] = skipped
     out_dir = Path(cfg.output_dir) / f"{cfg.run_name}-cv"
     title = f"Cross-validation of {cfg.run_name} ({len(folds)} folds, pooled)"
     write_evaluation(out_dir, metrics, sentences, pred, examples, title)

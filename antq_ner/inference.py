@@ -3,23 +3,25 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
 from .config import PreprocessingConfig
 from .data import SentenceEncoder
+from .decoding import viterbi_iob2
 from .segment import words_to_syllable_tags
 
-__all__ = ["Tagger", "TaggedSentence", "load_preprocessing", "repair_tags"]
+__all__ = ["TaggedSentence", "Tagger", "load_preprocessing"]
 
 
 @dataclass(frozen=True)
 class TaggedSentence:
     tags: list[str]  # one per syllable token
     scores: list[float]  # probability of the predicted tag of the word each syllable belongs to
+
 
 
 def load_preprocessing(model_dir: Path) -> PreprocessingConfig:
@@ -33,20 +35,11 @@ def load_preprocessing(model_dir: Path) -> PreprocessingConfig:
     return PreprocessingConfig(**{k: v for k, v in data.items() if k in fields})
 
 
-def repair_tags(tags: Sequence[str]) -> list[str]:
-    """A copy where an `I-X` that cannot continue an entity starts one (`B-X`), as conlleval reads it."""
-    out: list[str] = []
-    prev = "O"
-    for tag in tags:
-        if tag.startswith("I-") and prev[2:] != tag[2:]:
-            tag = "B-" + tag[2:]
-        out.append(tag)
-        prev = tag
-    return out
-
-
 class Tagger:
-    """Predicts syllable BIO tags with a token-classification checkpoint."""
+    """Predicts syllable BIO tags with a token-classification checkpoint.
+
+    Each sentence's words are decoded as the best valid IOB2 sequence (`decoding.viterbi_iob2`).
+    """
 
     def __init__(self, model, tokenizer, prep: PreprocessingConfig, batch_size: int = 32):
         self.model = model.eval()
@@ -56,7 +49,7 @@ class Tagger:
         self.batch_size = batch_size
 
     @classmethod
-    def from_pretrained(cls, model_dir: str | Path, batch_size: int = 32, quantize: bool = False) -> "Tagger":
+    def from_pretrained(cls, model_dir: str | Path, batch_size: int = 32, quantize: bool = False) -> Tagger:
         """Load a checkpoint folder; `quantize` applies int8 dynamic quantisation to the linear layers."""
         import torch
         from transformers import AutoModelForTokenClassification
@@ -98,9 +91,10 @@ class Tagger:
                 for row, (index, f) in enumerate(batch):
                     word_probs[index][f.first_word : f.first_word + len(f.word_positions)] = probs[row, f.word_positions]
         out = []
+        labels = [self.id2label[i] for i in range(len(self.id2label))]
         for probs, sp in zip(word_probs, spans):
-            best = probs.argmax(-1)
-            tags = words_to_syllable_tags([self.id2label[int(i)] for i in best], sp)
+            best = np.array(viterbi_iob2(np.log(np.maximum(probs, 1e-12)), labels), dtype=np.int64)
+            tags = words_to_syllable_tags([labels[i] for i in best], sp)
             word_score = probs[np.arange(len(best)), best]
             scores = [float(word_score[w]) for w, (a, b) in enumerate(sp) for _ in range(b - a)]
             out.append(TaggedSentence(tags, scores))

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO
 
-__all__ = ["atomic_open", "atomic_write_text", "atomic_write_json"]
+__all__ = ["atomic_open", "atomic_write_json", "atomic_write_text"]
 
 
 @contextmanager

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .config import Config
 
-__all__ = ["model_card", "base_model_licence"]
+__all__ = ["base_model_licence", "model_card"]
 
 _LICENCES = {"vinai/phobert-base": "MIT", "vinai/phobert-base-v2": "AGPL-3.0", "vinai/phobert-large": "MIT"}
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from .config import ModelConfig, OfflineModelConfig
+from .io_utils import atomic_write_text
 
-__all__ = ["ModelNotFoundError", "build_phobert_vocab", "load_tokenizer", "build_model", "PHOBERT_MAX_POSITIONS"]
+__all__ = ["PHOBERT_MAX_POSITIONS", "ModelNotFoundError", "build_model", "build_phobert_vocab", "load_tokenizer"]
 
 PHOBERT_MAX_POSITIONS = 258  # 256 usable positions + 2 offset by RoBERTa's padding index (1)
 
@@ -40,13 +41,13 @@ def build_phobert_vocab(words: Iterable[str], out_dir: Path, merges: int) -> Pat
     model = json.loads(bpe.to_str())["model"]
     merge_list = [m if isinstance(m, list) else m.split(" ") for m in model["merges"]]
     # fastBPE writes "left right count"; PhoBERT reads the pair and ignores the count.
-    (out_dir / "bpe.codes").write_text("".join(f"{a} {b} 1\n" for a, b in merge_list), encoding="utf-8")
+    atomic_write_text(out_dir / "bpe.codes", "".join(f"{a} {b} 1\n" for a, b in merge_list))
     # The trainer numbers its alphabet in no fixed order: sort it, then add merges in rank order,
     # so the same words always give the same vocab.txt (and the same seed the same model).
     merged = [a + b for a, b in merge_list]
     symbols = sorted(set(model["vocab"]) - set(merged)) + merged
     vocab = [sym[: -len("</w>")] if sym.endswith("</w>") else sym + "@@" for sym in symbols]
-    (out_dir / "vocab.txt").write_text("".join(f"{v} 1\n" for v in dict.fromkeys(vocab)), encoding="utf-8")
+    atomic_write_text(out_dir / "vocab.txt", "".join(f"{v} 1\n" for v in dict.fromkeys(vocab)))
     return out_dir
 
 
@@ -79,7 +80,7 @@ def build_model(model_cfg: ModelConfig, labels: list[str], vocab_size: int | Non
     Pre-trained weights when `name_or_path` is set (a fresh classification head), otherwise the
     randomly initialised offline model sized by `model_cfg.offline` and `vocab_size`.
     """
-    from transformers import AutoModelForTokenClassification, RobertaConfig, RobertaForTokenClassification
+    from transformers import AutoModelForTokenClassification, RobertaForTokenClassification
 
     id2label = dict(enumerate(labels))
     label2id = {label: i for i, label in id2label.items()}

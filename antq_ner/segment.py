@@ -7,10 +7,10 @@ syllables, so scores are always computed on syllables against the gold.
 
 from __future__ import annotations
 
-from functools import lru_cache
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
+from functools import cache
 
-__all__ = ["word_spans", "align_segmented", "words_to_syllable_tags", "syllable_to_word_tags", "get_segmenter"]
+__all__ = ["align_segmented", "get_segmenter", "syllable_to_word_tags", "word_spans", "words_to_syllable_tags"]
 
 WordSpan = tuple[int, int]  # syllable indices [start, end)
 
@@ -45,7 +45,7 @@ def align_segmented(syllables: Sequence[str], segmented: str) -> list[WordSpan]:
     return spans
 
 
-@lru_cache(maxsize=None)
+@cache
 def get_segmenter(name: str) -> Callable[[str], str]:
     """A function from space-joined syllables to `_`-joined words."""
     if name == "pyvi":

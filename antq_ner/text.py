@@ -11,7 +11,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-__all__ = ["Token", "tokenize", "split_sentences", "normalize_for_model"]
+__all__ = ["Token", "normalize_for_model", "split_sentences", "tokenize"]
 
 
 @dataclass(frozen=True)

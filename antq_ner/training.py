@@ -10,8 +10,8 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import yaml
@@ -19,13 +19,18 @@ import yaml
 from .bio import Sentence
 from .config import Config, ConfigError, config_to_dict, load_split
 from .corpus import load_sentences
-from .data import SentenceEncoder, assemble_word_predictions, bio_labels, sentences_to_dataset
-from .data import word_logits_to_syllable_tags
+from .data import (
+    SentenceEncoder,
+    assemble_word_predictions,
+    bio_labels,
+    sentences_to_dataset,
+    word_logits_to_syllable_tags,
+)
 from .io_utils import atomic_write_json, atomic_write_text
 from .modeling import build_model, build_phobert_vocab, load_tokenizer
 from .scoring import seqeval_scores
 
-__all__ = ["train", "load_split_sentences", "DevScorer", "PREPROCESSING_FILE", "CONFIG_FILE"]
+__all__ = ["CONFIG_FILE", "PREPROCESSING_FILE", "DevScorer", "load_split_sentences", "train"]
 
 PREPROCESSING_FILE = "preprocessing.json"  # what the tokenizer must be fed, read back at inference
 CONFIG_FILE = "training_config.yaml"
@@ -72,13 +77,17 @@ class DevScorer:
 def _prepare_tokenizer(cfg: Config, train_sentences: Sequence[Sentence], encoder_prep, resume: bool):
     if cfg.model.name_or_path is not None:
         return load_tokenizer(cfg.model.name_or_path)
+    from accelerate import PartialState
+
     vocab_dir = cfg.run_dir / "offline-vocab"
-    if not (resume and (vocab_dir / "bpe.codes").is_file()):
-        # Learned from the training articles only: dev and test text never shapes the vocabulary.
-        probe = SentenceEncoder(None, ["O"], encoder_prep)
-        words = [w for s in train_sentences for w in probe.words(s.tokens)[1]]
-        build_phobert_vocab(words, vocab_dir, cfg.model.offline.bpe_merges)
-    return load_tokenizer(vocab_dir)
+    # Under `accelerate launch` the main process writes the files and the others then read them.
+    with PartialState().main_process_first():
+        if PartialState().is_main_process and not (resume and (vocab_dir / "bpe.codes").is_file()):
+            # Learned from the training articles only: dev and test text never shapes the vocabulary.
+            probe = SentenceEncoder(None, ["O"], encoder_prep)
+            words = [w for s in train_sentences for w in probe.words(s.tokens)[1]]
+            build_phobert_vocab(words, vocab_dir, cfg.model.offline.bpe_merges)
+        return load_tokenizer(vocab_dir)
 
 
 def _training_arguments(cfg: Config, output_dir: Path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 
 import pytest
@@ -38,7 +39,7 @@ def test_600_word_sentence_windows_share_context():
     assert len(windows) > 1
     assert owned_words(windows) == list(range(600))
     # consecutive windows overlap, and each owned word has context on both sides but at the ends
-    for a, b in zip(windows, windows[1:]):
+    for a, b in itertools.pairwise(windows):
         assert b.start < a.end
         assert a.own_end == b.own_start
 

@@ -8,7 +8,7 @@ import pytest
 from conftest import ANNOTATIONS, FIXTURES
 
 from antq_ner import baselines
-from antq_ner.bio import check_bio, read_conll
+from antq_ner.bio import check_bio, read_conll, repair_tags
 from antq_ner.scoring import seqeval_scores
 
 TINY = FIXTURES / "corpus" / "bio" / "tiny.conll"
@@ -40,8 +40,8 @@ def test_syllable_features_are_pure() -> None:
     assert baselines.syllable_features([], []) == []
 
 
-def test_repair_iob2() -> None:
-    assert baselines.repair_iob2(["I-ORG", "I-ORG", "O", "B-PERSON", "I-ORG"]) == [
+def test_repair_tags() -> None:
+    assert repair_tags(["I-ORG", "I-ORG", "O", "B-PERSON", "I-ORG"]) == [
         "B-ORG", "I-ORG", "O", "B-PERSON", "B-ORG",
     ]
 

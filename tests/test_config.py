@@ -6,10 +6,9 @@ import dataclasses
 
 import pytest
 import yaml
+from conftest import REPO
 
 from antq_ner.config import ConfigError, config_to_dict, list_folds, load_config, load_split
-
-from conftest import REPO
 
 CONFIGS = sorted((REPO / "configs").glob("*.yaml"))
 
