@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
-from functools import lru_cache
+from functools import lru_cache, partial
 
 import numpy as np
 
@@ -40,7 +41,7 @@ class SentenceEncoder:
     def words(self, syllables: Sequence[str]) -> tuple[list[tuple[int, int]], list[str]]:
         """Word spans over the syllables, and each word as the model reads it (`Bộ_Công_an`)."""
         spans = word_spans(syllables, self.prep.segmenter)
-        norm = normalize_for_model if self.prep.tone_normalization else (lambda s: s)
+        norm = normalize_for_model if self.prep.tone_normalization else partial(unicodedata.normalize, "NFC")
         return spans, ["_".join(norm(s) for s in syllables[a:b]) for a, b in spans]
 
     def _word_pieces(self, word: str) -> tuple[int, ...]:

@@ -8,13 +8,15 @@ the best valid sequence instead (no CRF layer needed: the constraints alone).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 import numpy as np
 
 __all__ = ["allowed_transitions", "viterbi_iob2"]
 
 
-def allowed_transitions(labels: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+@lru_cache(maxsize=16)
+def allowed_transitions(labels: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
     """(start[j], trans[i, j]) booleans: may a sentence start with j, may j follow i."""
     n = len(labels)
     start = np.array([not lab.startswith("I-") for lab in labels])
@@ -30,7 +32,7 @@ def viterbi_iob2(log_probs: np.ndarray, labels: Sequence[str]) -> list[int]:
     """Label ids of the best valid IOB2 path through `log_probs` (words × labels)."""
     if len(log_probs) == 0:
         return []
-    start, trans = allowed_transitions(labels)
+    start, trans = allowed_transitions(tuple(labels))
     penalty = np.where(trans, 0.0, -np.inf)
     score = np.where(start, log_probs[0], -np.inf)
     back = np.zeros(log_probs.shape, dtype=np.int64)

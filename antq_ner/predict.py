@@ -11,10 +11,10 @@ import argparse
 import json
 import re
 import sys
-import unicodedata
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Callable, Iterable, Iterator, Sequence
+from typing import IO
 
 from .bio import Sentence, bio_to_spans, format_conll
 from .markup import CharSpan, render_markup
@@ -24,20 +24,20 @@ __all__ = [
     "Document",
     "InputError",
     "Prediction",
-    "read_inputs",
-    "iter_predictions",
-    "predict_documents",
     "entities",
-    "format_jsonl",
     "format_conll_document",
+    "format_jsonl",
     "format_markup",
+    "iter_predictions",
+    "main",
+    "predict_documents",
+    "read_inputs",
     "split_markup_output",
     "write_predictions",
-    "main",
 ]
 
 FORMATS = ("jsonl", "conll", "markup")
-PROGRESS_MIN_DOCUMENTS = 5  # a progress bar (stderr, TTY only) from this many documents on
+PROGRESS_MIN_DOCUMENTS = 5  # a progress bar (stderr, TTY only) for more documents than this
 MARKUP_HEADER = "# id = "
 
 
@@ -57,7 +57,7 @@ class InputError(ValueError):
 class Prediction:
     document: Document
     sentences: list[list[Token]]
-    tags: list[list[str]]  # well-formed IOB2 (repair_tags), one per syllable token
+    tags: list[list[str]]  # well-formed IOB2, one per syllable token
     scores: list[list[float]]
     entities: list[dict]
 
@@ -177,8 +177,7 @@ def entities(text: str, sentences: Sequence[Sequence[Token]], tags: Sequence[Seq
              scores: Sequence[Sequence[float]]) -> list[dict]:
     """Entities as `{"type", "start", "end", "text", "score"}`; offsets index `text`.
 
-    `tags` must be well-formed IOB2 (pass them through `repair_tags`); the score is the mean of the
-    syllables' scores.
+    `tags` must be well-formed IOB2 (the Tagger's are); the score is the mean of the syllables' scores.
     """
     out = []
     for tokens, sent_tags, sent_scores in zip(sentences, tags, scores):
@@ -190,27 +189,20 @@ def entities(text: str, sentences: Sequence[Sequence[Token]], tags: Sequence[Seq
     return out
 
 
-def _model_syllables(tokens: Sequence[Token]) -> list[str]:
-    # NFC for the model whatever the checkpoint's tone setting; offsets keep pointing at the input.
-    return [unicodedata.normalize("NFC", t.text) for t in tokens]
-
-
 def iter_predictions(tagger, docs: Sequence[Document], chunk_sentences: int = 4096,
                      progress: Callable[[int], None] | None = None) -> Iterator[Prediction]:
     """Predictions in document order. The sentences of many documents go to the tagger together
     (up to `chunk_sentences` at a time, more for one long document), so that it batches sentences of
     similar length; long sentences are windowed by the tagger, never truncated."""
-    from .inference import repair_tags
-
     pending: list[tuple[Document, list[list[Token]]]] = []
     count = 0
 
     def flush() -> Iterator[Prediction]:
-        flat = [_model_syllables(tokens) for _, sentences in pending for tokens in sentences]
-        tagged = iter(tagger.tag(flat) if flat else [])
+        flat = [[t.text for t in tokens] for _, sentences in pending for tokens in sentences]
+        tagged = iter(tagger.tag(flat))
         for doc, sentences in pending:
             outs = [next(tagged) for _ in sentences]
-            tags = [repair_tags(t.tags) for t in outs]
+            tags = [t.tags for t in outs]
             scores = [t.scores for t in outs]
             yield Prediction(doc, sentences, tags, scores, entities(doc.text, sentences, tags, scores))
         if progress is not None:
@@ -302,7 +294,8 @@ formats:
           that (drop it into annotations/markup/). For several, each document is preceded by a
           line "# id = <id>" and followed by one added line break: split before each line
           starting with "# id = " and drop the last character of each part
-          (antq_ner.predict.split_markup_output does this).
+          (antq_ner.predict.split_markup_output does this; a text with its own line starting
+          "# id = " cannot be split back: give such a document alone).
 
 Long documents are split into sentences and long sentences into overlapping windows; nothing
 is truncated. A bad input (unreadable file, invalid UTF-8, malformed JSONL line, missing or
@@ -357,6 +350,9 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.threads is not None:
         torch.set_num_threads(args.threads)
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # "Loading weights" bars: stderr is for our messages and progress
     try:
         tagger = Tagger.from_pretrained(args.model, batch_size=args.batch_size, quantize=args.quantize)
     except (OSError, ValueError) as e:
@@ -374,6 +370,9 @@ def main(argv: list[str] | None = None) -> int:
             with atomic_open(args.output) as out:
                 write_predictions(preds, args.format, out, len(docs))
         else:
-            write_predictions(preds, args.format, sys.stdout, len(docs))
-            sys.stdout.flush()
+            out = sys.stdout
+            if (getattr(out, "encoding", None) or "").lower().replace("-", "") != "utf8" and hasattr(out, "reconfigure"):
+                out.reconfigure(encoding="utf-8")  # the text is Vietnamese, whatever the locale
+            write_predictions(preds, args.format, out, len(docs))
+            out.flush()
     return 0

@@ -1,0 +1,328 @@
+"""predict.py: reading inputs, offsets into the original text, batching, formats and bad inputs."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+import unicodedata
+from pathlib import Path
+
+import pytest
+from conftest import ANNOTATIONS
+
+from antq_ner.bio import check_bio, read_conll
+from antq_ner.inference import TaggedSentence, Tagger, plan_batches
+from antq_ner.markup import parse_markup
+from antq_ner.predict import (
+    Document,
+    InputError,
+    entities,
+    format_markup,
+    main,
+    predict_documents,
+    read_inputs,
+    split_markup_output,
+)
+from antq_ner.text import split_sentences, tokenize
+
+RAW = ANNOTATIONS / "raw"
+# NFD letters, non-breaking spaces, a tab, Windows line ends, a blank line and trailing spaces.
+MESSY = unicodedata.normalize(
+    "NFD",
+    "Đại tá Nguyễn Văn Hùng,\u00a0Giám đốc Công an tỉnh Thái\u00a0Bình,\tchủ trì hội nghị.\r\n"
+    "\r\nBộ Công an triển khai Chỉ thị số 07 với 12 xã, phường.  \r\nThượng tá Lê Thị Hoà\t(Phó Giám đốc).",
+)
+
+
+class EverythingTagger:
+    """A stand-in tagger that makes entities of every token pattern: B, I, O, B, I, B (valid IOB2,
+    as the Tagger's decoding guarantees)."""
+
+    def tag(self, sentences):
+        cycle = ["B-ORG", "I-ORG", "O", "B-RANK", "I-RANK", "B-PERSON"]
+        return [TaggedSentence([cycle[i % 6] for i in range(len(s))], [0.5] * len(s)) for s in sentences]
+
+
+@pytest.fixture(scope="module")
+def tagger(tiny_checkpoint: Path) -> Tagger:
+    return Tagger.from_pretrained(tiny_checkpoint, batch_size=32)
+
+
+def _reports() -> list[Document]:
+    return list(read_inputs([str(RAW)]))
+
+
+def _check_offsets(preds) -> int:
+    n = 0
+    for pred in preds:
+        for e in pred.entities:
+            assert pred.document.text[e["start"] : e["end"]] == e["text"]
+            assert e["text"] == e["text"].strip() and "\n" not in e["text"] and "\r" not in e["text"]
+            assert 0.0 <= e["score"] <= 1.0
+            n += 1
+    return n
+
+
+def test_offsets_on_the_reports(tagger):
+    docs = _reports()
+    assert [Path(d.id).name for d in docs] == sorted(p.name for p in RAW.glob("*.txt"))
+    _check_offsets(predict_documents(tagger, docs))
+    assert _check_offsets(predict_documents(EverythingTagger(), docs)) > 1000
+
+
+def test_offsets_on_messy_text(tagger):
+    doc = Document("messy", MESSY, "-")
+    for t in (tagger, EverythingTagger()):
+        (pred,) = predict_documents(t, [doc])
+        _check_offsets([pred])
+        assert sum(len(s) for s in pred.sentences) == len(tokenize(MESSY))
+    (pred,) = predict_documents(EverythingTagger(), [doc])
+    first = pred.entities[0]
+    assert (first["type"], first["text"]) == ("ORG", MESSY[: first["end"]])
+    # Every type of the cycle comes out as entities.
+    assert {"ORG", "RANK", "PERSON"} <= {e["type"] for e in pred.entities}
+
+
+def test_entities_uses_token_offsets_and_mean_score():
+    text = "Ông  Tô\u00a0Lâm nói"
+    (sentence,) = split_sentences(text)
+    out = entities(text, [sentence], [["O", "B-PERSON", "I-PERSON", "O"]], [[0.1, 0.2, 0.30001, 0.9]])
+    assert out == [{"type": "PERSON", "start": 5, "end": 11, "text": "Tô\u00a0Lâm", "score": 0.25}]
+
+
+def test_batched_equals_one_by_one(tiny_checkpoint, tagger):
+    docs = [d for d in _reports() if "ninh-binh" in d.id or "bac-lieu" in d.id] + [Document("messy", MESSY, "-")]
+    one = predict_documents(Tagger.from_pretrained(tiny_checkpoint, batch_size=1), docs)
+    many = predict_documents(tagger, docs)  # batch size 32, all documents' sentences together
+    single = [p for d in docs for p in predict_documents(tagger, [d])]  # one document at a time
+    for a, b, c in zip(one, many, single):
+        assert a.tags == b.tags == c.tags
+        for x, y in zip(a.scores, b.scores):
+            assert x == pytest.approx(y, abs=1e-4)
+        key = [(e["type"], e["start"], e["end"]) for e in a.entities]
+        assert key == [(e["type"], e["start"], e["end"]) for e in b.entities] == [
+            (e["type"], e["start"], e["end"]) for e in c.entities
+        ]
+
+
+def test_plan_batches():
+    lengths = [5, 150, 140, 60, 6, 7, 100, 5]
+    batches = plan_batches(lengths, batch_size=3, max_padding=0.1)
+    assert sorted(i for b in batches for i in b) == list(range(8))
+    assert batches == [[1, 2], [6], [3], [5, 4], [0, 7]]
+    assert plan_batches(lengths, 3, float("inf")) == [[1, 2, 6], [3, 5, 4], [0, 7]]
+    assert plan_batches([], 4) == []
+
+
+def _run(args, capsys=None) -> tuple[int, str, str]:
+    code = main([str(a) for a in args])
+    if capsys is None:
+        return code, "", ""
+    cap = capsys.readouterr()
+    return code, cap.out, cap.err
+
+
+def _jsonl(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines()]
+
+
+def test_stdin_text(tiny_checkpoint, monkeypatch, tmp_path):
+    monkeypatch.setattr(sys, "stdin", io.StringIO(MESSY))
+    out = tmp_path / "out.jsonl"
+    assert _run(["--model", tiny_checkpoint, "-", "--output", out])[0] == 0
+    (row,) = _jsonl(out.read_text(encoding="utf-8"))
+    assert row["id"] == "-"
+    for e in row["entities"]:
+        assert MESSY[e["start"] : e["end"]] == e["text"]
+
+
+def test_stdin_bytes_keep_crlf(tiny_checkpoint, monkeypatch, capsys):
+    # A real stdin: bytes are decoded without newline translation, so offsets match the input.
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(MESSY.encode("utf-8"))))
+    code, out, _ = _run(["--model", tiny_checkpoint, "-", "--format", "markup"], capsys)
+    assert code == 0
+    assert parse_markup(out)[0] == MESSY
+
+
+def test_directories_recursive_and_jsonl(tiny_checkpoint, tmp_path, capsys):
+    (tmp_path / "in" / "b" / "c").mkdir(parents=True)
+    (tmp_path / "in" / "b" / "c" / "z.txt").write_text("Bộ Công an.", encoding="utf-8")
+    (tmp_path / "in" / "a.txt").write_text("UBND tỉnh Thái Bình.", encoding="utf-8")
+    (tmp_path / "in" / "notes.md").write_text("not read", encoding="utf-8")
+    jsonl = tmp_path / "docs.jsonl"
+    jsonl.write_text(
+        json.dumps({"id": "x", "text": MESSY}) + "\n\n" + json.dumps({"id": 7, "text": "Công an tỉnh."}) + "\n"
+        + json.dumps({"text": "Đại tá Lê Văn A."}) + "\n",
+        encoding="utf-8",
+    )
+    code, out, _ = _run(["--model", tiny_checkpoint, tmp_path / "in", jsonl], capsys)
+    assert code == 0
+    rows = _jsonl(out)
+    assert [r["id"] for r in rows] == [
+        str(tmp_path / "in" / "a.txt"), str(tmp_path / "in" / "b" / "c" / "z.txt"), "x", "7", f"{jsonl}:4",
+    ]
+    for e in rows[2]["entities"]:
+        assert MESSY[e["start"] : e["end"]] == e["text"]
+
+
+def test_empty_documents(tiny_checkpoint, tmp_path, capsys):
+    (tmp_path / "empty.txt").write_bytes(b"")
+    (tmp_path / "blank.txt").write_text(" \r\n\n\t", encoding="utf-8")
+    jsonl = tmp_path / "e.jsonl"
+    jsonl.write_text('{"id": "e", "text": ""}\n', encoding="utf-8")
+    code, out, _ = _run(["--model", tiny_checkpoint, tmp_path / "empty.txt", tmp_path / "blank.txt", jsonl], capsys)
+    assert code == 0
+    assert [r["entities"] for r in _jsonl(out)] == [[], [], []]
+
+
+def _bad_inputs(tmp_path: Path) -> dict[str, tuple[Path, str]]:
+    bad_utf8 = tmp_path / "latin1.txt"
+    bad_utf8.write_bytes("Công an\ntỉnh\n".encode() + "Hà Nam".encode("latin-1"))
+    malformed = tmp_path / "malformed.jsonl"
+    malformed.write_text('{"id": "a", "text": "Bộ Công an"}\n{"id": "b", "text": \n', encoding="utf-8")
+    no_text = tmp_path / "no_text.jsonl"
+    no_text.write_text('{"id": "a", "body": "Bộ Công an"}\n', encoding="utf-8")
+    not_string = tmp_path / "not_string.jsonl"
+    not_string.write_text('\n{"id": "a", "text": ["Bộ"]}\n', encoding="utf-8")
+    bad_json_utf8 = tmp_path / "bad_utf8.jsonl"
+    bad_json_utf8.write_bytes(b'{"id": "a", "text": "ok"}\n{"id": "b", "text": "\xff"}\n')
+    return {
+        "missing": (tmp_path / "nope.txt", f"{tmp_path / 'nope.txt'}: no such file"),
+        "utf8": (bad_utf8, f"{bad_utf8}:3: invalid UTF-8"),
+        "malformed": (malformed, f"{malformed}:2: malformed JSON"),
+        "no_text": (no_text, f"{no_text}:1: no \"text\" field"),
+        "not_string": (not_string, f"{not_string}:2: \"text\" must be a string"),
+        "jsonl_utf8": (bad_json_utf8, f"{bad_json_utf8}:2: invalid UTF-8"),
+    }
+
+
+@pytest.mark.parametrize("case", ["missing", "utf8", "malformed", "no_text", "not_string", "jsonl_utf8"])
+@pytest.mark.parametrize("existing", [False, True])
+def test_bad_input_exits_1_and_writes_nothing(tiny_checkpoint, tmp_path, capsys, case, existing):
+    bad, message = _bad_inputs(tmp_path)[case]
+    good = tmp_path / "good.txt"
+    good.write_text("Bộ Công an.", encoding="utf-8")
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    out = out_dir / "pred.jsonl"
+    if existing:
+        out.write_text("old content\n", encoding="utf-8")
+    code, stdout, err = _run(["--model", tiny_checkpoint, good, bad, "--output", out], capsys)
+    assert code == 1
+    assert message in err
+    assert stdout == ""
+    assert sorted(p.name for p in out_dir.iterdir()) == (["pred.jsonl"] if existing else [])
+    if existing:
+        assert out.read_text(encoding="utf-8") == "old content\n"
+    # Nothing on stdout either without --output.
+    code, stdout, _ = _run(["--model", tiny_checkpoint, good, bad], capsys)
+    assert (code, stdout) == (1, "")
+
+
+def test_read_inputs_raises_or_reports(tmp_path):
+    bad = _bad_inputs(tmp_path)
+    with pytest.raises(InputError, match="malformed.jsonl:2:"):
+        list(read_inputs([str(bad["malformed"][0])]))
+    seen = []
+    docs = list(read_inputs([str(p) for p, _ in bad.values()], on_error=seen.append))
+    assert [d.id for d in docs] == ["a", "a"]  # the good lines of malformed.jsonl and bad_utf8.jsonl
+    assert len(seen) == 6
+
+
+def test_skip_errors_writes_the_good_ones(tiny_checkpoint, tmp_path, capsys):
+    bad = _bad_inputs(tmp_path)
+    good = tmp_path / "good.txt"
+    good.write_text("Bộ Công an.", encoding="utf-8")
+    out = tmp_path / "pred.jsonl"
+    args = ["--model", tiny_checkpoint, "--skip-errors", "--output", out, bad["missing"][0], good,
+            bad["malformed"][0], bad["no_text"][0]]
+    code, _, err = _run(args, capsys)
+    assert code == 0
+    assert [r["id"] for r in _jsonl(out.read_text(encoding="utf-8"))] == [str(good), "a"]
+    for _, message in (bad["missing"], bad["malformed"], bad["no_text"]):
+        assert message in err
+    assert "skipped 3 bad document(s)" in err
+
+
+def test_conll_format_rereads(tiny_checkpoint, tmp_path):
+    out = tmp_path / "pred.conll"
+    reports = sorted(RAW.glob("*.txt"))
+    assert _run(["--model", tiny_checkpoint, "--format", "conll", "--output", out, *reports])[0] == 0
+    sentences = read_conll(out)
+    for path in reports:
+        text = path.read_text(encoding="utf-8")
+        mine = [s for s in sentences if s.doc_id == str(path)]
+        assert [s.sent_id for s in mine] == [f"{path}-{k:03d}" for k in range(1, len(mine) + 1)]
+        assert [t for s in mine for t in s.tokens] == [t.text for t in tokenize(text)]
+        assert [s.text for s in mine] == [text[s[0].start : s[-1].end] for s in split_sentences(text)]
+        for s in mine:
+            assert check_bio(s.tags) == []
+
+
+def test_markup_format_parses_back(tiny_checkpoint, tmp_path, capsys):
+    report = RAW / "ninh-binh-10-24.txt"
+    code, out, _ = _run(["--model", tiny_checkpoint, "--format", "markup", report], capsys)
+    assert code == 0
+    assert parse_markup(out)[0] == report.read_text(encoding="utf-8")  # exactly the markup of one document
+
+    messy = tmp_path / "messy.txt"
+    messy.write_bytes(MESSY.encode("utf-8"))
+    ending = tmp_path / "ending.txt"
+    ending.write_text("Bộ Công an.\n\n", encoding="utf-8")
+    inputs = [report, messy, ending, tmp_path / "empty.txt"]
+    inputs[-1].write_text("", encoding="utf-8")
+    code, out, _ = _run(["--model", tiny_checkpoint, "--format", "markup", *inputs], capsys)
+    assert code == 0
+    parts = split_markup_output(out)
+    assert [i for i, _ in parts] == [str(p) for p in inputs]
+    for (_, markup), path in zip(parts, inputs):
+        assert parse_markup(markup)[0] == path.read_bytes().decode("utf-8")
+
+
+def test_split_markup_output_inverts_format_markup():
+    preds = predict_documents(EverythingTagger(), [Document("a", "Bộ Công an.\n", "-"), Document("b", "x\r\n", "-"),
+                                                   Document("c", "", "-"), Document("d", "Công an tỉnh", "-")])
+    out = "".join(format_markup(p, single=False) for p in preds)
+    parts = split_markup_output(out)
+    assert [parse_markup(m)[0] for _, m in parts] == ["Bộ Công an.\n", "x\r\n", "", "Công an tỉnh"]
+    assert parts[0][1].startswith("[Bộ Công](ORG)")
+
+
+def test_long_sentence_gets_every_token(tiny_checkpoint, tmp_path):
+    words = ["Công", "an", "tỉnh", "Thái", "Bình", "triển", "khai", "kế", "hoạch", "số", "36/KH-UBND", ","]
+    text = "Ông " + " ".join(words[i % len(words)] for i in range(660)) + " ."
+    src = tmp_path / "long.txt"
+    src.write_text(text, encoding="utf-8")
+    out = tmp_path / "long.conll"
+    assert _run(["--model", tiny_checkpoint, "--format", "conll", "--batch-size", "4", "--output", out, src])[0] == 0
+    (sentence,) = read_conll(out)
+    assert len(sentence.tokens) == len(sentence.tags) == len(tokenize(text)) > 600
+    assert sentence.text == text
+
+
+def test_quantize_and_threads(tiny_checkpoint, capsys):
+    import torch
+
+    threads = torch.get_num_threads()
+    try:
+        code, out, _ = _run(["--model", tiny_checkpoint, "--quantize", "--threads", "1", RAW / "bac-lieu-2023-05-31.txt"],
+                            capsys)
+    finally:
+        torch.set_num_threads(threads)
+    assert code == 0
+    (row,) = _jsonl(out)
+    text = (RAW / "bac-lieu-2023-05-31.txt").read_text(encoding="utf-8")
+    assert all(text[e["start"] : e["end"]] == e["text"] for e in row["entities"])
+
+
+def test_missing_model_and_help(tmp_path, capsys):
+    doc = tmp_path / "a.txt"
+    doc.write_text("Bộ Công an.", encoding="utf-8")
+    code, out, err = _run(["--model", tmp_path / "nomodel", doc], capsys)
+    assert (code, out) == (1, "")
+    assert "nomodel" in err
+    with pytest.raises(SystemExit) as e:
+        main(["--help"])
+    assert e.value.code == 0
+    assert "# id = " in capsys.readouterr().out
