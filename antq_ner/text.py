@@ -27,6 +27,8 @@ def _is_punct(ch: str) -> bool:
 
 def _split_chunk(chunk: str, offset: int) -> list[Token]:
     """Split one whitespace-free chunk (see GUIDELINES.md, "Units")."""
+    if chunk.isalnum():  # most chunks: a plain syllable or number, no punctuation to look at
+        return [Token(chunk, offset, offset + len(chunk))]
     lead: list[Token] = []
     trail: list[Token] = []
     i, j = 0, len(chunk)
