@@ -52,10 +52,12 @@ def main(argv: list[str] | None = None) -> int:
     corpus.add_argument("--raw-dir", help="validate: folder of raw reports (default: BIO_DIR/../raw)")
     corpus.add_argument("--documents", help="validate: documents.yaml (default: BIO_DIR/../documents.yaml)")
     corpus.set_defaults(run=_corpus)
-    for name in ("train", "evaluate", "predict"):
-        p = sub.add_parser(name, help=f"same as {name}.py", add_help=False)
-        p.set_defaults(run=lambda a, n=name: globals()[f"{n}_main"](a.rest))
-        p.add_argument("rest", nargs=argparse.REMAINDER)
+    commands = {"train": train_main, "evaluate": evaluate_main, "predict": predict_main}
+    for name in commands:
+        sub.add_parser(name, help=f"same as {name}.py (see antq-ner {name} --help)", add_help=False)
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in commands:  # their own parsers take every option that follows
+        return commands[argv[0]](argv[1:])
     args = parser.parse_args(argv)
     return args.run(args)
 
