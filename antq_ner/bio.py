@@ -104,7 +104,7 @@ def bio_to_spans(tags: Sequence[str]) -> list[Span]:
 
 @dataclass(frozen=True)
 class Sentence:
-    """One annotated sentence: tokens, their tags and the comment metadata of its file."""
+    """One annotated sentence: tokens, their tags, and where it was read from."""
 
     doc_id: str
     sent_id: str

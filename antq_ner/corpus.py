@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -170,6 +169,3 @@ def format_statistics(stats: dict[str, dict[str, int]]) -> str:
     rows.append(["**total**", *(str(total[c]) for c in columns)])
     return "\n".join("| " + " | ".join(r) + " |" for r in rows)
 
-
-def is_nfc(s: str) -> bool:
-    return unicodedata.is_normalized("NFC", s)

@@ -9,17 +9,19 @@ __all__ = ["base_model_licence", "model_card"]
 _LICENCES = {"vinai/phobert-base": "MIT", "vinai/phobert-base-v2": "AGPL-3.0", "vinai/phobert-large": "MIT"}
 
 
-def base_model_licence(name_or_path: str | None) -> str:
+def base_model_licence(name_or_path: str | None) -> tuple[str, str]:
+    """(licence identifier for the card's metadata, sentence for its text)."""
     if name_or_path is None:
-        return "MIT (no pre-trained weights: randomly initialised, trained on this project's corpus only)"
+        return "mit", "MIT (no pre-trained weights: randomly initialised, trained on this project's corpus only)"
     for name, licence in _LICENCES.items():
         if name_or_path.rstrip("/").endswith(name.split("/")[1]):
-            return f"{licence}, inherited from {name}"
-    return "that of the base model (vinai/phobert-base: MIT; vinai/phobert-base-v2: AGPL-3.0)"
+            return licence.lower(), f"{licence}, inherited from {name}"
+    return "other", "that of the base model (vinai/phobert-base: MIT; vinai/phobert-base-v2: AGPL-3.0)"
 
 
 def model_card(cfg: Config, labels: list[str], metrics: dict) -> str:
     split = metrics["split"]
+    licence_id, licence_text = base_model_licence(cfg.model.name_or_path)
     base = cfg.model.name_or_path or "offline PhoBERT-architecture model (random init, "
     if cfg.model.name_or_path is None:
         o = cfg.model.offline
@@ -29,7 +31,7 @@ def model_card(cfg: Config, labels: list[str], metrics: dict) -> str:
     )
     return f"""---
 language: vi
-license: {base_model_licence(cfg.model.name_or_path).split(' ')[0].rstrip(',')}
+license: {licence_id}
 pipeline_tag: token-classification
 tags: [ner, phobert, vietnamese]
 ---
@@ -40,7 +42,7 @@ A token classifier for five entity types in Vietnamese news reports on the movem
 "Toàn dân bảo vệ an ninh Tổ quốc": {', '.join(cfg.data.labels)} (BIO tags: {', '.join(labels)}).
 
 - Base model: {base}
-- Licence: {base_model_licence(cfg.model.name_or_path)}
+- Licence: {licence_text}
 - Training data: annotated articles {', '.join(split['train'])} ({metrics['sentences']['train']} sentences);
   best epoch chosen on {', '.join(split['dev'])}; held out for testing: {', '.join(split['test'])}.
 - Split `{split['name']}` of `{cfg.data.splits_file}`; annotation rules in `annotations/GUIDELINES.md`.
