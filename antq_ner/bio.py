@@ -18,6 +18,7 @@ __all__ = [
     "check_bio",
     "format_conll",
     "read_conll",
+    "read_predictions",
     "repair_tags",
     "spans_to_bio",
     "write_conll",
@@ -111,17 +112,21 @@ class Sentence:
     text: str
     tokens: tuple[str, ...]
     tags: tuple[str, ...]
-    line: int = 0  # first line in the file it was read from (0 when built in memory)
+    line: int = field(default=0, compare=False)  # first line in the file it was read from (0: built in memory)
     token_lines: tuple[int, ...] = field(default=(), compare=False)
 
 
-def format_conll(sentences: Iterable[Sentence]) -> str:
+def format_conll(sentences: Iterable[Sentence], predicted: Iterable[Sequence[str]] | None = None) -> str:
+    """The corpus format; with `predicted`, a third column (`token<TAB>gold<TAB>predicted`)."""
     out: list[str] = []
-    for s in sentences:
+    sentences = list(sentences)
+    columns = list(predicted) if predicted is not None else [None] * len(sentences)
+    for s, pred in zip(sentences, columns):
         out.append(f"# doc_id = {s.doc_id}")
         out.append(f"# sent_id = {s.sent_id}")
         out.append(f"# text = {s.text}")
-        out.extend(f"{tok}\t{tag}" for tok, tag in zip(s.tokens, s.tags))
+        rows = zip(s.tokens, s.tags) if pred is None else zip(s.tokens, s.tags, pred)
+        out.extend("\t".join(row) for row in rows)
         out.append("")
     return "\n".join(out) + ("\n" if out else "")
 
@@ -137,25 +142,39 @@ def read_conll(path: Path) -> list[Sentence]:
 
     Tag well-formedness is not checked here (the validator reports it with line numbers).
     """
+    return _read_columns(path, 2)[0]
+
+
+def read_predictions(path: Path) -> tuple[list[Sentence], list[list[str]]]:
+    """Gold sentences and predicted tags from a `token<TAB>gold<TAB>predicted` file."""
+    sentences, extra = _read_columns(path, 3)
+    return sentences, [list(column) for column in extra]
+
+
+def _read_columns(path: Path, n_columns: int) -> tuple[list[Sentence], list[tuple[str, ...]]]:
     sentences: list[Sentence] = []
+    extras: list[tuple[str, ...]] = []
     meta: dict[str, str] = {}
-    tokens: list[str] = []
-    tags: list[str] = []
+    rows: list[list[str]] = []
     token_lines: list[int] = []
     first_line = 0
+    expected = "token<TAB>tag" if n_columns == 2 else "token<TAB>gold<TAB>predicted"
 
     def flush() -> None:
-        nonlocal meta, tokens, tags, token_lines, first_line
-        if tokens or meta:
+        nonlocal meta, rows, token_lines, first_line
+        if rows or meta:
             for key in ("doc_id", "sent_id", "text"):
                 if key not in meta:
                     raise BioError(f"{path}:{first_line}: sentence without '# {key} = …' comment", first_line)
+            columns = list(zip(*rows)) or [()] * n_columns
             sentences.append(
                 Sentence(
-                    meta["doc_id"], meta["sent_id"], meta["text"], tuple(tokens), tuple(tags), first_line, tuple(token_lines)
+                    meta["doc_id"], meta["sent_id"], meta["text"], tuple(columns[0]), tuple(columns[1]), first_line,
+                    tuple(token_lines),
                 )
             )
-        meta, tokens, tags, token_lines, first_line = {}, [], [], [], 0
+            extras.append(tuple(columns[2]) if n_columns == 3 else ())
+        meta, rows, token_lines, first_line = {}, [], [], 0
 
     with open(path, encoding="utf-8", newline="\n") as f:
         for lineno, raw_line in enumerate(f, start=1):
@@ -172,10 +191,9 @@ def read_conll(path: Path) -> list[Sentence]:
                 meta[key] = value
                 continue
             parts = line.split("\t")
-            if len(parts) != 2 or not parts[0] or not parts[1]:
-                raise BioError(f"{path}:{lineno}: expected 'token<TAB>tag', got {line!r}", lineno)
-            tokens.append(parts[0])
-            tags.append(parts[1])
+            if len(parts) != n_columns or not all(parts):
+                raise BioError(f"{path}:{lineno}: expected '{expected}', got {line!r}", lineno)
+            rows.append(parts)
             token_lines.append(lineno)
     flush()
-    return sentences
+    return sentences, extras

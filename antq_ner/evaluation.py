@@ -41,7 +41,7 @@ from pathlib import Path
 
 import yaml
 
-from .bio import Sentence, Span, bio_to_spans, repair_tags
+from .bio import Sentence, Span, bio_to_spans, format_conll, repair_tags
 from .config import Config, ConfigError, check_paths, config_from_dict, list_folds, load_config
 from .io_utils import atomic_open, atomic_write_json, atomic_write_text
 from .scoring import seqeval_scores
@@ -59,19 +59,16 @@ __all__ = [
     "error_counts",
     "evaluate_run",
     "evaluation_metrics",
-    "format_predictions",
     "format_table",
     "main",
     "plot_confusion",
     "plot_per_type_f1",
-    "read_predictions",
     "read_run_config",
     "render_report",
     "restrict_tags",
     "run_baselines",
     "score_block",
     "write_evaluation",
-    "write_metrics",
 ]
 
 MODEL_NAME = "model"
@@ -266,54 +263,6 @@ def evaluation_metrics(
 
 # ----------------------------------------------------------------------------------------------
 # Files
-
-
-def format_predictions(sentences: Sequence[Sentence], pred: Sequence[Sequence[str]]) -> str:
-    """`token<TAB>gold<TAB>predicted` lines under each sentence's `# doc_id/sent_id/text` comments."""
-    lines: list[str] = []
-    for s, p in zip(sentences, pred):
-        lines += [f"# doc_id = {s.doc_id}", f"# sent_id = {s.sent_id}", f"# text = {s.text}"]
-        lines += [f"{tok}\t{g}\t{t}" for tok, g, t in zip(s.tokens, s.tags, p)]
-        lines.append("")
-    return "\n".join(lines) + ("\n" if lines else "")
-
-
-def read_predictions(path: str | Path) -> tuple[list[Sentence], list[list[str]]]:
-    """Gold sentences and predicted tags back from a predictions.conll."""
-    sentences: list[Sentence] = []
-    preds: list[list[str]] = []
-    meta: dict[str, str] = {}
-    rows: list[list[str]] = []
-
-    def flush() -> None:
-        nonlocal meta, rows
-        if rows or meta:
-            sentences.append(
-                Sentence(
-                    meta.get("doc_id", ""), meta.get("sent_id", ""), meta.get("text", ""),
-                    tuple(r[0] for r in rows), tuple(r[1] for r in rows),
-                )
-            )
-            preds.append([r[2] for r in rows])
-        meta, rows = {}, []
-
-    for lineno, line in enumerate(Path(path).read_text(encoding="utf-8").split("\n"), start=1):
-        if not line.strip():
-            flush()
-        elif line.startswith("# "):
-            key, _, value = line[2:].partition(" = ")
-            meta[key] = value
-        else:
-            parts = line.split("\t")
-            if len(parts) != 3:
-                raise ValueError(f"{path}:{lineno}: expected 'token<TAB>gold<TAB>predicted', got {line!r}")
-            rows.append(parts)
-    flush()
-    return sentences, preds
-
-
-def write_metrics(path: str | Path, metrics: dict) -> None:
-    atomic_write_json(path, metrics)
 
 
 def _f(x: float | None) -> str:
@@ -581,11 +530,11 @@ def write_evaluation(
     """Write the five files of an evaluation folder, each atomically."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out_dir / "predictions.conll", format_predictions(sentences, pred))
+    atomic_write_text(out_dir / "predictions.conll", format_conll(sentences, pred))
     plot_per_type_f1(metrics, out_dir / "per_type_f1.png")
     plot_confusion(metrics["confusion"], out_dir / "confusion.png")
     atomic_write_text(out_dir / "report.md", render_report(metrics, sentences, pred, examples, title))
-    write_metrics(out_dir / "metrics.json", metrics)  # last: its presence means the folder is complete
+    atomic_write_json(out_dir / "metrics.json", metrics)  # last: its presence means the folder is complete
     return out_dir
 
 

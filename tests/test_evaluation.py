@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import REPO, tiny_config_overrides
 
-from antq_ner.bio import Sentence, Span
+from antq_ner.bio import Sentence, Span, format_conll, read_predictions
 from antq_ner.evaluation import (
     ERROR_KINDS,
     NONE_GOLD,
@@ -19,9 +19,7 @@ from antq_ner.evaluation import (
     confusion_counts,
     error_counts,
     evaluation_metrics,
-    format_predictions,
     format_table,
-    read_predictions,
     render_report,
     restrict_tags,
     score_block,
@@ -167,7 +165,7 @@ def test_classify_errors_rejects_length_mismatch():
 def test_predictions_round_trip_and_report_sections(tmp_path: Path):
     sentences = [sentence("Ông A ở Bộ Công an", "O B-PERSON O B-ORG I-ORG I-ORG")]
     pred = [["O", "B-PERSON", "O", "B-ORG", "I-ORG", "O"]]
-    text = format_predictions(sentences, pred)
+    text = format_conll(sentences, pred)
     assert text.splitlines()[:4] == ["# doc_id = doc-a", "# sent_id = doc-a-1", "# text = Ông A ở Bộ Công an",
                                      "Ông\tO\tO"]
     (tmp_path / "p.conll").write_text(text, encoding="utf-8")
