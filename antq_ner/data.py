@@ -15,7 +15,7 @@ from .decoding import viterbi_iob2
 from .segment import syllable_to_word_tags, word_spans, words_to_syllable_tags
 from .text import normalize_for_model
 
-__all__ = ["SentenceEncoder", "assemble_word_predictions", "bio_labels", "sentences_to_dataset"]
+__all__ = ["SentenceEncoder", "assemble_word_predictions", "bio_labels", "decode_words", "sentences_to_dataset"]
 
 
 def bio_labels(types: Sequence[str]) -> list[str]:
@@ -109,9 +109,7 @@ def assemble_word_predictions(
     return out
 
 
-def word_logits_to_syllable_tags(word_logits: np.ndarray, spans, id2label: dict[int, str]) -> list[str]:
-    """Syllable tags of the best valid IOB2 word sequence."""
-    shifted = word_logits - word_logits.max(-1, keepdims=True)
-    log_probs = shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
-    labels = [id2label[i] for i in range(len(id2label))]
-    return words_to_syllable_tags([labels[i] for i in viterbi_iob2(log_probs, labels)], spans)
+def decode_words(word_log_probs: np.ndarray, spans, labels: Sequence[str]) -> tuple[list[str], list[int]]:
+    """Syllable tags of the best valid IOB2 word sequence, and that sequence's label ids."""
+    best = viterbi_iob2(word_log_probs, labels)
+    return words_to_syllable_tags([labels[i] for i in best], spans), best

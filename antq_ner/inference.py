@@ -10,9 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from .config import PreprocessingConfig
-from .data import SentenceEncoder
-from .decoding import viterbi_iob2
-from .segment import words_to_syllable_tags
+from .data import SentenceEncoder, decode_words
 
 __all__ = ["TaggedSentence", "Tagger", "load_preprocessing"]
 
@@ -116,8 +114,7 @@ class Tagger:
         out = []
         labels = [self.id2label[i] for i in range(len(self.id2label))]
         for probs, sp in zip(word_probs, spans):
-            best = np.array(viterbi_iob2(np.log(np.maximum(probs, 1e-12)), labels), dtype=np.int64)
-            tags = words_to_syllable_tags([labels[i] for i in best], sp)
+            tags, best = decode_words(np.log(np.maximum(probs, 1e-12)), sp, labels)
             word_score = probs[np.arange(len(best)), best]
             scores = [float(word_score[w]) for w, (a, b) in enumerate(sp) for _ in range(b - a)]
             out.append(TaggedSentence(tags, scores))

@@ -23,8 +23,8 @@ from .data import (
     SentenceEncoder,
     assemble_word_predictions,
     bio_labels,
+    decode_words,
     sentences_to_dataset,
-    word_logits_to_syllable_tags,
 )
 from .io_utils import atomic_write_json, atomic_write_text
 from .modeling import build_model, build_phobert_vocab, load_tokenizer
@@ -68,9 +68,13 @@ class DevScorer:
         self.id2label = id2label
 
     def __call__(self, eval_pred) -> dict[str, float]:
+        import torch
+
         logits = eval_pred.predictions[0] if isinstance(eval_pred.predictions, tuple) else eval_pred.predictions
         word_logits = assemble_word_predictions(*self.rows, np.asarray(logits), [len(s) for s in self.spans])
-        pred = [word_logits_to_syllable_tags(w, sp, self.id2label) for w, sp in zip(word_logits, self.spans)]
+        labels = [self.id2label[i] for i in range(len(self.id2label))]
+        log_probs = [torch.log_softmax(torch.from_numpy(w), -1).numpy() for w in word_logits]
+        pred = [decode_words(lp, sp, labels)[0] for lp, sp in zip(log_probs, self.spans)]
         return seqeval_scores(self.gold, pred)["overall"]
 
 
