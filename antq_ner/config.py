@@ -14,6 +14,8 @@ from pathlib import Path
 
 import yaml
 
+from .backbone import BUNDLED_PREFIX, BackboneError, find_bundled_file
+
 __all__ = [
     "Config",
     "ConfigError",
@@ -47,8 +49,9 @@ class OfflineModelConfig:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    # Hub name (`vinai/phobert-base-v2`) or a local folder with config.json and the tokenizer files;
-    # null builds the offline model described by `offline`.
+    # Hub name (`vinai/phobert-base-v2`), a local folder with config.json and the tokenizer files,
+    # `bundled:multilingual-e5-small` (pre-trained weights a pip package ships, converted on first use
+    # into models/backbones/; see antq_ner/backbone.py), or null: the from-scratch model of `offline`.
     name_or_path: str | None = "vinai/phobert-base-v2"
     offline: OfflineModelConfig = field(default_factory=OfflineModelConfig)
 
@@ -60,14 +63,24 @@ class DataConfig:
     split: str = "default"  # a split or fold name of splits_file
     labels: tuple[str, ...] = ("PERSON", "RANK", "ORG", "PROGRAM", "QUANTITY")
     max_sentences: int | None = None  # keep only the first N sentences of each part (smoke tests)
+    # Mention-replacement augmentation: this many extra copies of each training sentence, each mention
+    # swapped for another training mention of its type, place names inside ORG from a gazetteer.
+    augment_copies: int = 0
+    # A folder of .conll files whose every sentence is added to training, e.g. annotations/synthetic/bio
+    # (the reports the team wrote); never used for dev or test. null: the split's articles only.
+    extra_train_dir: str | None = None
 
 
 @dataclass(frozen=True)
 class PreprocessingConfig:
-    segmenter: str = "pyvi"  # pyvi | underthesea | none (input already segmented: one syllable = one word)
+    # What the tokenizer reads. segmented-words (PhoBERT): the syllables of a word joined by `_`
+    # (`Bộ_Công_an`). syllables (SentencePiece/WordPiece models): each syllable as written (NFC), so a
+    # segmenter only groups syllables into words that share one label (the first subword's).
+    tokenizer_input: str = "segmented-words"
+    segmenter: str = "pyvi"  # pyvi | underthesea | none (one syllable = one word)
     tone_normalization: bool = True  # old-style tone placement (hoà, uỷ) as in PhoBERT's pre-training data
     label_all_subwords: bool = False  # false: label the first subword of each word, -100 on the others
-    max_subwords: int = 256  # PhoBERT: 258 positions, 2 of them offset by the padding id
+    max_subwords: int = 256  # PhoBERT: 258 positions, 2 of them offset by the padding id (checked at train time)
     window_overlap: int = 64  # subwords of context shared by consecutive windows of a long sentence
 
 
@@ -81,9 +94,17 @@ class TrainingConfig:
     warmup_ratio: float = 0.1
     max_grad_norm: float = 1.0
     gradient_accumulation_steps: int = 1
-    mixed_precision: str = "no"  # no | fp16 | bf16 (GPU only; `accelerate launch --mixed_precision` also works)
+    # no | fp16 (GPU) | bf16 | auto: bf16 where the hardware computes it natively (a GPU that supports
+    # it, a CPU with AVX512-BF16 or AMX), else no. `accelerate launch --mixed_precision` also works.
+    mixed_precision: str = "no"
     seed: int = 42
     logging_steps: int = 10
+    # Small-data fine-tuning: frozen word embeddings keep the pre-trained vocabulary of pieces that
+    # the five reports never show; the new classification head learns at head_lr_multiplier x lr.
+    freeze_word_embeddings: bool = False
+    freeze_layers: int = 0  # the lowest N encoder layers (and the embeddings) are not trained
+    head_lr_multiplier: float = 1.0
+    early_stopping_patience: int | None = None  # stop after N epochs without a better dev F1; null: never
 
 
 @dataclass(frozen=True)
@@ -101,8 +122,9 @@ class Config:
 
 
 _CHOICES = {
+    "preprocessing.tokenizer_input": ("segmented-words", "syllables"),
     "preprocessing.segmenter": ("pyvi", "underthesea", "none"),
-    "training.mixed_precision": ("no", "fp16", "bf16"),
+    "training.mixed_precision": ("no", "fp16", "bf16", "auto"),
 }
 
 
@@ -154,8 +176,33 @@ def _build(cls, data: dict, prefix: str = ""):
     return cls(**kwargs)
 
 
+_MINIMUM = {  # key -> smallest valid value
+    "training.epochs": 1,
+    "training.batch_size": 1,
+    "training.eval_batch_size": 1,
+    "training.gradient_accumulation_steps": 1,
+    "training.freeze_layers": 0,
+    "training.early_stopping_patience": 1,
+    "data.augment_copies": 0,
+    "data.max_sentences": 1,
+    "preprocessing.max_subwords": 8,
+    "preprocessing.window_overlap": 0,
+}
+
+
 def config_from_dict(data: dict) -> Config:
-    return _build(Config, data)
+    cfg = _build(Config, data)
+    flat = config_to_dict(cfg)
+    for key, minimum in _MINIMUM.items():
+        section, name = key.split(".")
+        value = flat[section][name]
+        if value is not None and value < minimum:
+            raise ConfigError(f"{key}: {value!r} is below its minimum {minimum}")
+    if cfg.training.head_lr_multiplier <= 0 or cfg.training.learning_rate <= 0:
+        raise ConfigError("training.learning_rate and training.head_lr_multiplier must be positive")
+    if cfg.preprocessing.window_overlap >= cfg.preprocessing.max_subwords - 2:
+        raise ConfigError("preprocessing.window_overlap must be smaller than max_subwords - 2")
+    return cfg
 
 
 def config_to_dict(cfg) -> dict:
@@ -240,11 +287,29 @@ def check_paths(cfg: Config) -> None:
     bio_dir = Path(cfg.data.bio_dir)
     if not bio_dir.is_dir():
         raise ConfigError(f"data.bio_dir: folder {bio_dir} not found")
-    for part, ids in load_split(cfg).items():
+    split = load_split(cfg)
+    for part, ids in split.items():
         for doc in ids:
             if not (bio_dir / f"{doc}.conll").is_file():
                 raise ConfigError(f"data.split {cfg.data.split!r} ({part}): {bio_dir / (doc + '.conll')} not found")
+    if cfg.data.extra_train_dir is not None:
+        extra = Path(cfg.data.extra_train_dir)
+        docs = {p.stem for p in extra.glob("*.conll")} if extra.is_dir() else set()
+        if not docs:
+            raise ConfigError(f"data.extra_train_dir: {extra} is not a folder of .conll files")
+        held_out = docs & (set(split["dev"]) | set(split["test"]))
+        if held_out:
+            raise ConfigError(
+                f"data.extra_train_dir: {extra} holds {sorted(held_out)}, a dev or test article of split "
+                f"{cfg.data.split!r}; extra training data must never be held out"
+            )
     name = cfg.model.name_or_path
+    if name is not None and name.startswith(BUNDLED_PREFIX):
+        try:
+            find_bundled_file(name[len(BUNDLED_PREFIX):])
+        except BackboneError as e:
+            raise ConfigError(f"model.name_or_path: {e}") from None
+        return
     local = name is not None and (name.startswith((".", "/")) or Path(name).exists())
     if local and not (Path(name) / "config.json").is_file():
         raise ConfigError(f"model.name_or_path: {name} is not a model folder (no config.json)")

@@ -22,6 +22,7 @@ __all__ = [
     "load_documents",
     "load_sentences",
     "sentences_from_markup",
+    "topic_statistics",
 ]
 
 ENTITY_TYPES = ("PERSON", "RANK", "ORG", "PROGRAM", "QUANTITY")
@@ -34,23 +35,32 @@ class CorpusError(ValueError):
 @dataclass(frozen=True)
 class Document:
     id: str
-    source: str
+    source: str  # file name in ../shared/reports/ (empty for a report the team wrote)
     place: str
     date: str
     exclude: tuple[str, ...]
+    synthetic: bool = False  # written by the team (annotations/synthetic/): training data only
+    topic: str = ""
+    subject: str = ""
+
+
+_DOCUMENT_KEYS = {"id", "source", "place", "date", "exclude", "synthetic", "topic", "subject"}
 
 
 def load_documents(path: Path) -> list[Document]:
     data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
     docs = []
     for i, entry in enumerate(data.get("documents", [])):
-        unknown = set(entry) - {"id", "source", "place", "date", "exclude"}
+        unknown = set(entry) - _DOCUMENT_KEYS
         if unknown or "id" not in entry:
-            raise CorpusError(f"{path}: document {i + 1}: needs 'id'; unknown keys {sorted(unknown)}")
+            raise CorpusError(
+                f"{path}: document {i + 1}: needs 'id'; unknown keys {sorted(unknown)} (known: {sorted(_DOCUMENT_KEYS)})"
+            )
         docs.append(
             Document(
                 entry["id"], entry.get("source", ""), entry.get("place", ""), str(entry.get("date", "")),
-                tuple(entry.get("exclude") or ()),
+                tuple(entry.get("exclude") or ()), bool(entry.get("synthetic", False)), entry.get("topic", ""),
+                entry.get("subject", ""),
             )
         )
     return docs
@@ -159,13 +169,23 @@ def corpus_statistics(corpus: dict[str, list[Sentence]]) -> dict[str, dict[str, 
     return stats
 
 
-def format_statistics(stats: dict[str, dict[str, int]]) -> str:
-    columns = ["sentences", "tokens", *ENTITY_TYPES]
-    rows = [["article", *columns], ["---"] * (len(columns) + 1)]
-    total = Counter()
+def topic_statistics(stats: dict[str, dict[str, int]], docs: list[Document]) -> dict[str, dict[str, int]]:
+    """`corpus_statistics` summed by document topic, with the number of reports per topic."""
+    topic_of = {d.id: d.topic or "(none)" for d in docs}
+    out: dict[str, Counter] = {}
     for doc_id, row in stats.items():
-        rows.append([doc_id, *(str(row[c]) for c in columns)])
+        out.setdefault(topic_of[doc_id], Counter({"reports": 0})).update({"reports": 1, **row})
+    columns = ["reports", "sentences", "tokens", *ENTITY_TYPES]
+    return {topic: {c: row[c] for c in columns} for topic, row in out.items()}
+
+
+def format_statistics(stats: dict[str, dict[str, int]], key: str = "article") -> str:
+    """A Markdown table, one row per key (article or topic), with a total row."""
+    columns = list(next(iter(stats.values())))
+    rows = [[key, *columns], ["---"] * (len(columns) + 1)]
+    total = Counter()
+    for name, row in stats.items():
+        rows.append([name, *(str(row[c]) for c in columns)])
         total.update(row)
     rows.append(["**total**", *(str(total[c]) for c in columns)])
     return "\n".join("| " + " | ".join(r) + " |" for r in rows)
-

@@ -39,10 +39,15 @@ class SentenceEncoder:
         self._pieces = lru_cache(maxsize=200_000)(self._word_pieces)
 
     def words(self, syllables: Sequence[str]) -> tuple[list[tuple[int, int]], list[str]]:
-        """Word spans over the syllables, and each word as the model reads it (`Bộ_Công_an`)."""
+        """Word spans over the syllables, and each word as the model reads it.
+
+        `Bộ_Công_an` for PhoBERT (segmented-words); `Bộ Công an` for a syllable-level model, whose
+        tokenizer then marks each syllable as a word start (`▁Bộ ▁Công ▁an`).
+        """
         spans = word_spans(syllables, self.prep.segmenter)
         norm = normalize_for_model if self.prep.tone_normalization else partial(unicodedata.normalize, "NFC")
-        return spans, ["_".join(norm(s) for s in syllables[a:b]) for a, b in spans]
+        joiner = "_" if self.prep.tokenizer_input == "segmented-words" else " "
+        return spans, [joiner.join(norm(s) for s in syllables[a:b]) for a, b in spans]
 
     def _word_pieces(self, word: str) -> tuple[int, ...]:
         ids = self.tokenizer.convert_tokens_to_ids(self.tokenizer.tokenize(word))

@@ -32,6 +32,7 @@ import argparse
 import dataclasses
 import io
 import math
+import shutil
 import statistics
 import sys
 from collections import Counter
@@ -652,7 +653,8 @@ def evaluate_run(
     skipped: dict[str, str] = {}
     if baselines:
         crf_train = parts["train"] + (parts["dev"] if split == "test" else [])
-        systems, skipped = run_baselines(crf_train, sentences, cfg.preprocessing.segmenter)
+        # The CRF's features always use pyvi words, whatever the model's own segmenter: one baseline.
+        systems, skipped = run_baselines(crf_train, sentences)
     metrics = {
         "model": str(model_dir),
         "split": split,
@@ -702,6 +704,8 @@ def cross_validate(
         check_paths(fold_cfg)
         log(f"[{fold}] training {fold_cfg.run_dir}")
         train(fold_cfg)
+        # The Trainer's per-epoch saves (weights and optimizer state) only serve --resume of one run.
+        shutil.rmtree(fold_cfg.run_dir / "checkpoints", ignore_errors=True)
         results[fold] = evaluate_run(fold_cfg.run_dir, "test", baselines, examples)
         log(f"[{fold}] strict F1 {_f(results[fold].metrics['strict']['overall']['f1'])}")
 

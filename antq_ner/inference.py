@@ -29,6 +29,8 @@ def load_preprocessing(model_dir: Path) -> PreprocessingConfig:
     if not path.is_file():
         raise FileNotFoundError(f"{path} not found: {model_dir} is not a checkpoint written by train.py")
     data = json.loads(path.read_text(encoding="utf-8"))
+    if str(data.get("tokenizer_input", "")).startswith("word-segmented"):  # written before the key existed
+        data["tokenizer_input"] = "segmented-words"
     fields = PreprocessingConfig.__dataclass_fields__
     return PreprocessingConfig(**{k: v for k, v in data.items() if k in fields})
 

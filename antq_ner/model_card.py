@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .backbone import BUNDLED, BUNDLED_PREFIX
 from .config import Config
 
 __all__ = ["base_model_licence", "model_card"]
@@ -13,16 +14,43 @@ def base_model_licence(name_or_path: str | None) -> tuple[str, str]:
     """(licence identifier for the card's metadata, sentence for its text)."""
     if name_or_path is None:
         return "mit", "MIT (no pre-trained weights: randomly initialised, trained on this project's corpus only)"
+    if name_or_path.startswith(BUNDLED_PREFIX) and name_or_path[len(BUNDLED_PREFIX):] in BUNDLED:
+        b = BUNDLED[name_or_path[len(BUNDLED_PREFIX):]]
+        return b.licence.lower(), f"{b.licence}, inherited from {b.source} (weights shipped by the {b.package} package)"
     for name, licence in _LICENCES.items():
         if name_or_path.rstrip("/").endswith(name.split("/")[1]):
             return licence.lower(), f"{licence}, inherited from {name}"
     return "other", "that of the base model (vinai/phobert-base: MIT; vinai/phobert-base-v2: AGPL-3.0)"
 
 
+def _input_sentence(cfg: Config) -> str:
+    p = cfg.preprocessing
+    if p.tokenizer_input == "segmented-words":
+        tones = "old-style tone placement (`hoà`, `uỷ`)" if p.tone_normalization else "tone placement as written"
+        return f"Input is word-segmented Vietnamese (`Bộ_Công_an`), NFC, {tones}, at most {p.max_subwords} subwords per call;"
+    return f"Input is Vietnamese text as written (NFC; syllables, no word segmentation), at most {p.max_subwords} subwords per call;"
+
+
+def _extra(cfg: Config, metrics: dict) -> str:
+    out = f" and every report in {cfg.data.extra_train_dir}" if cfg.data.extra_train_dir else ""
+    if metrics.get("augmented_train_sentences"):
+        out += f", plus {metrics['augmented_train_sentences']} mention-replacement copies"
+    return out
+
+
+def _example(cfg: Config) -> str:
+    if cfg.preprocessing.tokenizer_input == "segmented-words":
+        return "Bộ_trưởng Tô_Lâm dự hội_nghị của Bộ_Công_an"
+    return "Bộ trưởng Tô Lâm dự hội nghị của Bộ Công an"
+
+
 def model_card(cfg: Config, labels: list[str], metrics: dict) -> str:
     split = metrics["split"]
     licence_id, licence_text = base_model_licence(cfg.model.name_or_path)
     base = cfg.model.name_or_path or "offline PhoBERT-architecture model (random init, "
+    if base.startswith(BUNDLED_PREFIX) and base[len(BUNDLED_PREFIX):] in BUNDLED:
+        b = BUNDLED[base[len(BUNDLED_PREFIX):]]
+        base = f"{b.source} (`{base}`: the {b.package} package's 4-bit weights, dequantised; vocabulary trimmed)"
     if cfg.model.name_or_path is None:
         o = cfg.model.offline
         base += f"{o.num_hidden_layers} layers, hidden {o.hidden_size}, BPE vocabulary learned from the training articles)"
@@ -33,7 +61,7 @@ def model_card(cfg: Config, labels: list[str], metrics: dict) -> str:
 language: vi
 license: {licence_id}
 pipeline_tag: token-classification
-tags: [ner, phobert, vietnamese]
+tags: [ner, {"phobert" if cfg.preprocessing.tokenizer_input == "segmented-words" else "xlm-r-vocabulary"}, vietnamese]
 ---
 
 # {cfg.run_name}: Vietnamese NER for public-security news reports
@@ -43,7 +71,7 @@ A token classifier for five entity types in Vietnamese news reports on the movem
 
 - Base model: {base}
 - Licence: {licence_text}
-- Training data: annotated articles {', '.join(split['train'])} ({metrics['sentences']['train']} sentences);
+- Training data: annotated articles {', '.join(split['train'])}{_extra(cfg, metrics)} ({metrics['sentences']['train']} sentences);
   best epoch chosen on {', '.join(split['dev'])}; held out for testing: {', '.join(split['test'])}.
 - Split `{split['name']}` of `{cfg.data.splits_file}`; annotation rules in `annotations/GUIDELINES.md`.
 
@@ -56,8 +84,7 @@ recall {metrics['best_dev']['recall']:.3f}, F1 {metrics['best_dev']['f1']:.3f}. 
 {rows}
 
 ## Use
-Input is word-segmented Vietnamese (`Bộ_Công_an`), NFC, old-style tone placement (`hoà`, `uỷ`), at
-most 256 subwords per call; `preprocessing.json` records the settings. The project's
+{_input_sentence(cfg)} `preprocessing.json` records the settings. The project's
 `predict.py --model <this folder>` takes raw text and does all of this (sentence splitting,
 segmentation with {cfg.preprocessing.segmenter}, windows), returning character offsets.
 
@@ -66,7 +93,7 @@ from transformers import AutoModelForTokenClassification, AutoTokenizer, pipelin
 model = AutoModelForTokenClassification.from_pretrained("<this folder>")
 tokenizer = AutoTokenizer.from_pretrained("<this folder>")
 ner = pipeline("token-classification", model=model, tokenizer=tokenizer)
-ner("Bộ_trưởng Tô_Lâm dự hội_nghị của Bộ_Công_an")
+ner("{_example(cfg)}")
 ```
 
 ## Intended use and limitations

@@ -10,7 +10,14 @@ from pathlib import Path
 from .config import ModelConfig, OfflineModelConfig
 from .io_utils import atomic_write_text
 
-__all__ = ["PHOBERT_MAX_POSITIONS", "ModelNotFoundError", "build_model", "build_phobert_vocab", "load_tokenizer"]
+__all__ = [
+    "PHOBERT_MAX_POSITIONS",
+    "ModelNotFoundError",
+    "build_model",
+    "build_phobert_vocab",
+    "load_tokenizer",
+    "max_input_subwords",
+]
 
 PHOBERT_MAX_POSITIONS = 258  # 256 usable positions + 2 offset by RoBERTa's padding index (1)
 
@@ -70,8 +77,14 @@ def _not_found_message(name: str, error: Exception) -> str:
         f"({type(error).__name__}). Where the hub is unreachable, download the model on a machine that "
         f"reaches it (`hf download {name} --local-dir /path/to/{name.split('/')[-1]}`), copy the folder "
         "here and set model.name_or_path to that folder (e.g. --set model.name_or_path=/path/to/folder); "
-        "or train the offline model with configs/offline.yaml."
+        "or fine-tune the bundled pre-trained encoder with configs/offline.yaml (no hub needed)."
     )
+
+
+def max_input_subwords(config) -> int:
+    """Subwords one input may hold: RoBERTa-style models offset positions by the padding id + 1."""
+    offset = config.pad_token_id + 1 if config.model_type in ("roberta", "xlm-roberta", "camembert") else 0
+    return config.max_position_embeddings - offset
 
 
 def build_model(model_cfg: ModelConfig, labels: list[str], vocab_size: int | None = None):
@@ -85,9 +98,11 @@ def build_model(model_cfg: ModelConfig, labels: list[str], vocab_size: int | Non
     id2label = dict(enumerate(labels))
     label2id = {label: i for i, label in id2label.items()}
     if model_cfg.name_or_path is not None:
+        from .backbone import resolve_backbone
+
         try:
             return AutoModelForTokenClassification.from_pretrained(
-                model_cfg.name_or_path, num_labels=len(labels), id2label=id2label, label2id=label2id
+                resolve_backbone(model_cfg.name_or_path), num_labels=len(labels), id2label=id2label, label2id=label2id
             )
         except OSError as e:
             raise ModelNotFoundError(_not_found_message(model_cfg.name_or_path, e)) from None

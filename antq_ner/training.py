@@ -27,7 +27,9 @@ from .data import (
     sentences_to_dataset,
 )
 from .io_utils import atomic_write_json, atomic_write_text
-from .modeling import build_model, build_phobert_vocab, load_tokenizer
+from .augment import augment_sentences
+from .backbone import resolve_backbone
+from .modeling import build_model, build_phobert_vocab, load_tokenizer, max_input_subwords
 from .scoring import seqeval_scores
 
 __all__ = ["CONFIG_FILE", "PREPROCESSING_FILE", "DevScorer", "load_split_sentences", "train"]
@@ -37,19 +39,24 @@ CONFIG_FILE = "training_config.yaml"
 
 
 def load_split_sentences(cfg: Config) -> dict[str, list[Sentence]]:
-    """Sentences of each part of the split; tags must use only the config's types."""
-    split = load_split(cfg)
+    """Sentences of each part of the split (train also gets `data.extra_train_dir`); tags must use only
+    the config's types."""
     allowed = set(bio_labels(cfg.data.labels))
     parts = {}
-    for part, doc_ids in split.items():
-        sentences = load_sentences(Path(cfg.data.bio_dir), doc_ids)
+    for part, doc_ids in load_split(cfg).items():
+        bio_dir = Path(cfg.data.bio_dir)
+        sentences = load_sentences(bio_dir, doc_ids)
         if cfg.data.max_sentences is not None:
             sentences = sentences[: cfg.data.max_sentences]
+        if part == "train" and cfg.data.extra_train_dir is not None:
+            bio_dir = Path(cfg.data.extra_train_dir)
+            sentences += load_sentences(bio_dir, [p.stem for p in sorted(bio_dir.glob("*.conll"))])
         for s in sentences:
             for tag, line in zip(s.tags, s.token_lines):
                 if tag not in allowed:
+                    where = Path(cfg.data.extra_train_dir if s.doc_id not in doc_ids else cfg.data.bio_dir)
                     raise ConfigError(
-                        f"{Path(cfg.data.bio_dir) / (s.doc_id + '.conll')}:{line}: tag {tag!r} is not one of the "
+                        f"{where / (s.doc_id + '.conll')}:{line}: tag {tag!r} is not one of the "
                         f"config's types ({', '.join(cfg.data.labels)}); add its type to data.labels or fix the file"
                     )
         parts[part] = sentences
@@ -80,7 +87,7 @@ class DevScorer:
 
 def _prepare_tokenizer(cfg: Config, train_sentences: Sequence[Sentence], encoder_prep, resume: bool):
     if cfg.model.name_or_path is not None:
-        return load_tokenizer(cfg.model.name_or_path)
+        return load_tokenizer(resolve_backbone(cfg.model.name_or_path))
     from accelerate import PartialState
 
     vocab_dir = cfg.run_dir / "offline-vocab"
@@ -94,11 +101,29 @@ def _prepare_tokenizer(cfg: Config, train_sentences: Sequence[Sentence], encoder
         return load_tokenizer(vocab_dir)
 
 
+def native_bf16() -> bool:
+    """Whether bf16 matrix products run natively here (else bf16 autocast is slower than fp32)."""
+    import torch
+
+    if torch.cuda.is_available():
+        return torch.cuda.is_bf16_supported()
+    try:
+        flags = Path("/proc/cpuinfo").read_text(encoding="ascii", errors="replace").split()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def resolved_precision(setting: str) -> str:
+    return ("bf16" if native_bf16() else "no") if setting == "auto" else setting
+
+
 def _training_arguments(cfg: Config, output_dir: Path):
     import torch
     from transformers import TrainingArguments
 
     t = cfg.training
+    precision = resolved_precision(t.mixed_precision)
     return TrainingArguments(
         output_dir=str(output_dir),
         num_train_epochs=t.epochs,
@@ -109,8 +134,9 @@ def _training_arguments(cfg: Config, output_dir: Path):
         weight_decay=t.weight_decay,
         warmup_steps=t.warmup_ratio,  # a float below 1 is a fraction of the training steps
         max_grad_norm=t.max_grad_norm,
-        fp16=t.mixed_precision == "fp16",
-        bf16=t.mixed_precision == "bf16",
+        fp16=precision == "fp16",
+        use_cpu=not torch.cuda.is_available(),  # also lets bf16 autocast run on a CPU
+        bf16=precision == "bf16",
         seed=t.seed,
         eval_strategy="epoch",
         save_strategy="epoch",
@@ -121,8 +147,61 @@ def _training_arguments(cfg: Config, output_dir: Path):
         logging_steps=t.logging_steps,
         report_to="none",
         dataloader_num_workers=0,
+        train_sampling_strategy="group_by_length",
         dataloader_pin_memory=torch.cuda.is_available(),
     )
+
+
+def apply_freezing(model, t) -> None:
+    """Freeze the word embeddings and/or the embeddings and lowest `t.freeze_layers` encoder layers."""
+    base = model.base_model
+    if t.freeze_word_embeddings or t.freeze_layers:
+        base.embeddings.word_embeddings.weight.requires_grad_(False)
+    if t.freeze_layers:
+        layers = base.encoder.layer
+        if t.freeze_layers > len(layers):
+            raise ConfigError(f"training.freeze_layers: {t.freeze_layers}, but the model has {len(layers)} layers")
+        for module in [base.embeddings, *layers[: t.freeze_layers]]:
+            module.requires_grad_(False)
+
+
+def build_optimizer(model, t):
+    """AdamW over the trainable parameters: no weight decay on biases and LayerNorm, and the new
+    classification head at `head_lr_multiplier` times the learning rate."""
+    import torch
+
+    groups: dict[tuple[bool, bool], list] = {}
+    head = {id(p) for p in model.classifier.parameters()}
+    for name, param in model.named_parameters():
+        if not param.requires_grad:
+            continue
+        decay = param.ndim > 1 and "LayerNorm" not in name
+        groups.setdefault((id(param) in head, decay), []).append(param)
+    return torch.optim.AdamW(
+        [
+            {"params": params, "lr": t.learning_rate * (t.head_lr_multiplier if is_head else 1.0),
+             "weight_decay": t.weight_decay if decay else 0.0}
+            for (is_head, decay), params in groups.items()
+        ],
+        lr=t.learning_rate,
+    )
+
+
+def _trainer_class():
+    from torch.utils.data import SequentialSampler
+    from transformers import Trainer
+
+    class LengthGroupedTrainer(Trainer):
+        """Training batches of similar length (on a CPU every padded position costs as much as a real
+        one: random batches of this corpus are half padding); evaluation in dataset order, which
+        `DevScorer` relies on (transformers would group evaluation batches by length too)."""
+
+        def _get_eval_sampler(self, eval_dataset):
+            if eval_dataset is None or self.args.world_size > 1:
+                return None  # as transformers does without grouping: accelerate shards evaluation in order
+            return SequentialSampler(eval_dataset)
+
+    return LengthGroupedTrainer
 
 
 def _log_callback(path: Path):
@@ -141,7 +220,7 @@ def _log_callback(path: Path):
 
 def train(cfg: Config, resume: bool = False) -> dict:
     """Train, keep the best dev epoch, write the checkpoint to `cfg.run_dir`; return metrics.json's content."""
-    from transformers import DataCollatorForTokenClassification, Trainer, set_seed
+    from transformers import DataCollatorForTokenClassification, EarlyStoppingCallback, set_seed
 
     started = time.time()
     set_seed(cfg.training.seed)
@@ -156,14 +235,25 @@ def train(cfg: Config, resume: bool = False) -> dict:
 
     tokenizer = _prepare_tokenizer(cfg, parts["train"], cfg.preprocessing, resume)
     encoder = SentenceEncoder(tokenizer, labels, cfg.preprocessing)
-    train_ds = sentences_to_dataset(parts["train"], encoder)
+    augmented = augment_sentences(parts["train"], cfg.data.augment_copies, cfg.training.seed)
+    train_ds = sentences_to_dataset([*parts["train"], *augmented], encoder)
     dev_ds = sentences_to_dataset(parts["dev"], encoder)
     model = build_model(cfg.model, labels, vocab_size=len(tokenizer))
+    limit = max_input_subwords(model.config)
+    if cfg.preprocessing.max_subwords > limit:
+        raise ConfigError(
+            f"preprocessing.max_subwords: {cfg.preprocessing.max_subwords}, but the model reads at most {limit} "
+            f"subwords per input (its position embeddings); set it to {limit} or less"
+        )
+    apply_freezing(model, cfg.training)
 
     log_path = run_dir / "train.log"
     if not resume and log_path.exists():
         log_path.unlink()
-    trainer = Trainer(
+    callbacks = [_log_callback(log_path)]
+    if cfg.training.early_stopping_patience:
+        callbacks.append(EarlyStoppingCallback(early_stopping_patience=cfg.training.early_stopping_patience))
+    trainer = _trainer_class()(
         model=model,
         args=_training_arguments(cfg, checkpoints),
         train_dataset=train_ds,
@@ -171,7 +261,8 @@ def train(cfg: Config, resume: bool = False) -> dict:
         data_collator=DataCollatorForTokenClassification(tokenizer),
         processing_class=tokenizer,
         compute_metrics=DevScorer(dev_ds, parts["dev"], encoder, id2label),
-        callbacks=[_log_callback(log_path)],
+        callbacks=callbacks,
+        optimizers=(build_optimizer(model, cfg.training), None),  # the Trainer adds the linear schedule
     )
     trainer.train(resume_from_checkpoint=True if resume else None)
 
@@ -185,11 +276,13 @@ def train(cfg: Config, resume: bool = False) -> dict:
         "run_name": cfg.run_name,
         "split": {"name": cfg.data.split, **load_split(cfg)},
         "sentences": {part: len(s) for part, s in parts.items()},
+        "augmented_train_sentences": len(augmented),
         "best_epoch": best["epoch"],
         "best_dev": {k: best[k] for k in ("precision", "recall", "f1")},
         "dev_per_epoch": epochs,
         "dev_metric": "seqeval micro F1, strict IOB2, syllable level",
         "train_runtime_s": round(time.time() - started, 1),
+        "mixed_precision": resolved_precision(cfg.training.mixed_precision),
     }
     if trainer.is_world_process_zero():
         _write_checkpoint(trainer, cfg, labels, metrics)
@@ -202,12 +295,17 @@ def preprocessing_settings(cfg: Config) -> dict:
         "unicode_normalization": "NFC",
         "tone_placement": "old-style (hoà, uỷ)" if p.tone_normalization else "as written",
         "tone_normalization": p.tone_normalization,
+        "tokenizer_input": p.tokenizer_input,
+        "tokenizer_input_means": (
+            "the syllables of each word joined by '_' (Bộ_Công_an), words separated by spaces"
+            if p.tokenizer_input == "segmented-words"
+            else "syllables as written (NFC), one tokenizer word each; the first subword of a segmenter word "
+            "carries the word's label"
+        ),
         "segmenter": p.segmenter,
-        "word_joiner": "_",
         "label_all_subwords": p.label_all_subwords,
         "max_subwords": p.max_subwords,
         "window_overlap": p.window_overlap,
-        "tokenizer_input": "word-segmented syllables joined by '_', words separated by spaces",
     }
 
 

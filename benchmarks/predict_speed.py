@@ -7,9 +7,9 @@ In one run, on the same texts (the five raw reports, repeated) and the same weig
 
 - ours: read the files → split_sentences → Tagger (pyvi segmentation, subwords, length-sorted
   batches with dynamic padding) → entities, i.e. `antq_ner.predict` without the writing;
-- pipeline: the sentences word-segmented by the same segmenter (`Bộ_Công_an tỉnh ...`, tone-
-  normalised as the model reads them), given as strings to the pipeline with its own batching
-  (`batch_size`), slow PhobertTokenizer, aggregation "none". Its time is reported without and with
+- pipeline: the sentences as the model reads them (PhoBERT: word-segmented by the same segmenter,
+  `Bộ_Công_an tỉnh ...`, tone-normalised; a syllable-level model: the syllables), given as strings to
+  the pipeline with its own batching (`batch_size`), the checkpoint's tokenizer, aggregation "none". Its time is reported without and with
   the reading + splitting + segmentation a user needs to produce those strings (the end-to-end ratio
   compares like with like). A sentence longer than the model's 256 subwords would be truncated by
   the pipeline (or overflow the position embeddings); for fairness such a sentence is given to it as
@@ -18,9 +18,11 @@ In one run, on the same texts (the five raw reports, repeated) and the same weig
 
 Both are compared per syllable (word predictions projected to syllables, repaired as in
 predict.py) and per entity; int8 dynamic quantisation (--quantize) is compared with full precision.
-Models: (a) the given checkpoint; (b) a PhoBERT-base-sized RoBERTa (12 layers, hidden 768, 12 heads,
-intermediate 3072, 258 positions, pad id 1), randomly initialised, with the checkpoint's tokenizer
-and label set, saved to a temporary folder.
+Models: (a) the given checkpoint (the default one is the bundled multilingual-e5-small, fine-tuned:
+syllables in, fast tokenizer); (b) a PhoBERT-base-sized RoBERTa (12 layers, hidden 768, 12 heads,
+intermediate 3072, 258 positions, pad id 1), randomly initialised, with PhoBERT's real tokenizer
+(../shared/phobert-tokenizer; skipped where absent) and preprocessing (pyvi words, old-style tones)
+and the checkpoint's label set, saved to a temporary folder.
 """
 
 from __future__ import annotations
@@ -183,15 +185,19 @@ def entity_agreement(a: Run, b: Run) -> float:
     return 100.0 * 2 * len(a.entities & b.entities) / (len(a.entities) + len(b.entities))
 
 
-def build_base_model(checkpoint: Path, out_dir: Path) -> Path:
-    """PhoBERT-base-sized random model with the checkpoint's tokenizer, labels and preprocessing."""
+def build_base_model(checkpoint: Path, out_dir: Path, phobert_tokenizer: Path) -> Path:
+    """PhoBERT-base-sized random model with PhoBERT's real tokenizer and preprocessing, and the
+    checkpoint's label set."""
+    import dataclasses
+
     import torch
     from transformers import RobertaConfig, RobertaForTokenClassification
 
+    from antq_ner.config import PreprocessingConfig
     from antq_ner.modeling import load_tokenizer
 
     cfg = json.loads((checkpoint / "config.json").read_text(encoding="utf-8"))
-    tokenizer = load_tokenizer(checkpoint)
+    tokenizer = load_tokenizer(phobert_tokenizer)
     torch.manual_seed(0)
     config = RobertaConfig(
         vocab_size=len(tokenizer), hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
@@ -200,11 +206,10 @@ def build_base_model(checkpoint: Path, out_dir: Path) -> Path:
         tokenizer_class="PhobertTokenizer",
     )
     RobertaForTokenClassification(config).save_pretrained(out_dir)
-    for f in checkpoint.iterdir():
-        if f.is_file() and f.name not in {"config.json", "model.safetensors", "pytorch_model.bin"} and f.suffix in {
-            ".json", ".txt", ".codes"
-        }:
-            shutil.copy(f, out_dir / f.name)
+    tokenizer.save_pretrained(out_dir)
+    # PhoBERT's input: pyvi words joined by `_`, old-style tones, 256 subwords (the config defaults).
+    prep = dataclasses.asdict(PreprocessingConfig())
+    (out_dir / "preprocessing.json").write_text(json.dumps(prep), encoding="utf-8")
     return out_dir
 
 
@@ -287,6 +292,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--base-rounds", type=int, default=1, help="timed rounds for the base-sized model (default 1)")
     p.add_argument("--skip-base", action="store_true", help="only the given checkpoint")
     p.add_argument("--threads", type=int, help="torch.set_num_threads (default: torch's choice)")
+    p.add_argument("--phobert-tokenizer", type=Path, default=REPO.parent / "shared" / "phobert-tokenizer",
+                   help="PhoBERT's vocab.txt and bpe.codes, for the base-sized model (default: ../shared/...)")
     args = p.parse_args(argv)
 
     import warnings
@@ -302,9 +309,11 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, batch size {args.batch_size}", flush=True)
     rows = bench_model(args.model.name, args.model, args.repeat, args.batch_size, args.rounds)
-    if not args.skip_base:
+    if not args.skip_base and not (args.phobert_tokenizer / "bpe.codes").is_file():
+        print(f"skipping the PhoBERT-base-sized model: no bpe.codes in {args.phobert_tokenizer}", flush=True)
+    elif not args.skip_base:
         with tempfile.TemporaryDirectory() as tmp:
-            base = build_base_model(args.model, Path(tmp) / "base")
+            base = build_base_model(args.model, Path(tmp) / "base", args.phobert_tokenizer)
             rows += bench_model(
                 "phobert-base*", base, args.base_repeat, args.batch_size, args.base_rounds
             )

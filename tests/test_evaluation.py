@@ -239,13 +239,13 @@ def test_evaluate_usage_errors(tmp_path: Path, capsys):
         main(["--cv"])
     assert main(["--model", str(tmp_path)]) == 1
     assert "not a checkpoint" in capsys.readouterr().err
-    assert main(["--cv", "--config", str(REPO / "configs" / "offline.yaml"), "--folds", "fold-nowhere"]) == 2
+    assert main(["--cv", "--config", str(REPO / "configs" / "scratch.yaml"), "--folds", "fold-nowhere"]) == 2
 
 
 def test_cross_validation_two_folds(tmp_path: Path, capsys):
     from antq_ner.evaluation import main
 
-    argv = ["--cv", "--config", str(REPO / "configs" / "offline.yaml"), "--folds", "fold-ct07,fold-bac-lieu"]
+    argv = ["--cv", "--config", str(REPO / "configs" / "scratch.yaml"), "--folds", "fold-ct07,fold-bac-lieu"]
     for assignment in tiny_config_overrides(tmp_path, "cvtiny"):
         argv += ["--set", assignment]
     assert main(argv) == 0
@@ -267,3 +267,5 @@ def test_cross_validation_two_folds(tmp_path: Path, capsys):
     assert "## Cross-validation" in (out / "report.md").read_text(encoding="utf-8")
     for fold in cv["folds"]:
         assert (tmp_path / f"cvtiny-{fold}" / "model.safetensors").is_file()
+        # The Trainer's per-epoch saves (weights + optimizer state) are gone: --cv never resumes.
+        assert not (tmp_path / f"cvtiny-{fold}" / "checkpoints").exists()

@@ -87,11 +87,11 @@ def test_unreachable_hub_model_says_how_to_use_a_local_folder(tmp_path, capsys):
 def test_labels_the_config_does_not_know_are_an_error(tmp_path):
     overrides = tiny_config_overrides(tmp_path, "labels") + ["data.labels=[PERSON, ORG]"]
     with pytest.raises(ConfigError, match=r"\.conll:\d+: tag 'B-\w+' is not one of the config's types"):
-        train(load_config(REPO / "configs" / "offline.yaml", overrides))
+        train(load_config(REPO / "configs" / "scratch.yaml", overrides))
 
 
 def test_resume_without_checkpoint_is_an_error(tmp_path, capsys):
-    args = ["--config", str(REPO / "configs" / "offline.yaml"), "--resume"]
+    args = ["--config", str(REPO / "configs" / "scratch.yaml"), "--resume"]
     args += [a for o in tiny_config_overrides(tmp_path, "none") for a in ("--set", o)]
     assert train_main(args) == 1
     assert "no checkpoint" in capsys.readouterr().err
@@ -100,12 +100,31 @@ def test_resume_without_checkpoint_is_an_error(tmp_path, capsys):
 def test_same_seed_same_model_and_resume_continues(tmp_path, tiny_checkpoint):
     from safetensors.torch import load_file
 
-    cfg = load_config(REPO / "configs" / "offline.yaml", tiny_config_overrides(tmp_path, "tiny"))
+    cfg = load_config(REPO / "configs" / "scratch.yaml", tiny_config_overrides(tmp_path, "tiny"))
     train(cfg)
     a = load_file(tiny_checkpoint / "model.safetensors")
     b = load_file(tmp_path / "tiny" / "model.safetensors")
     assert a.keys() == b.keys() and all((a[k] == b[k]).all() for k in a)
 
-    longer = load_config(REPO / "configs" / "offline.yaml", tiny_config_overrides(tmp_path, "tiny") + ["training.epochs=3"])
+    longer = load_config(REPO / "configs" / "scratch.yaml", tiny_config_overrides(tmp_path, "tiny") + ["training.epochs=3"])
     metrics = train(longer, resume=True)
     assert [e["epoch"] for e in metrics["dev_per_epoch"]] == [1, 2, 3]
+
+
+def test_training_batches_are_grouped_by_length_but_evaluation_keeps_dataset_order(tmp_path):
+    """DevScorer maps dev predictions back to sentences by row: evaluation must not be reordered."""
+    from datasets import Dataset
+    from torch.utils.data import SequentialSampler
+    from transformers import RobertaConfig, RobertaForTokenClassification
+    from transformers.trainer_pt_utils import LengthGroupedSampler
+
+    from antq_ner.training import _trainer_class, _training_arguments
+
+    cfg = load_config(REPO / "configs" / "scratch.yaml", tiny_config_overrides(tmp_path, "order"))
+    model = RobertaForTokenClassification(RobertaConfig(vocab_size=20, hidden_size=8, num_hidden_layers=1,
+                                                        num_attention_heads=1, intermediate_size=8))
+    rows = Dataset.from_dict({"input_ids": [[0] * n for n in (3, 9, 1, 7, 5, 2, 8, 4, 6)]})
+    trainer = _trainer_class()(model=model, args=_training_arguments(cfg, tmp_path / "ckpt"), train_dataset=rows,
+                                 eval_dataset=rows)
+    assert isinstance(trainer._get_train_sampler(rows), LengthGroupedSampler)
+    assert isinstance(trainer._get_eval_sampler(rows), SequentialSampler)
