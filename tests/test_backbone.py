@@ -156,7 +156,7 @@ def test_fine_tuned_backbone_learns_and_loads_in_the_pipeline(e5_backbone, tmp_p
 
     monkeypatch.chdir(REPO)
     overrides = [f"output_dir={tmp_path}", "run_name=e5", f"model.name_or_path={e5_backbone}",
-                 "data.max_sentences=6", "training.epochs=12", "training.batch_size=6", "training.warmup_ratio=0",
+                 "data.max_sentences=6", "data.extra_train_dir=null", "training.epochs=12", "training.batch_size=6", "training.warmup_ratio=0",
                  "training.early_stopping_patience=null", "training.logging_steps=1"]
     cfg = load_config(REPO / "configs" / "offline.yaml", overrides)
     train(cfg)
