@@ -117,8 +117,8 @@ def read_e5(path: str | Path) -> E5Weights:
     eps, block = r.unpack("fi")
     if block != QK:
         raise BackboneError(f"{path}: block size {block}, this converter reads Q4_0 blocks of {QK}")
-    header = dict(version=version, hidden=hidden, layers=layers, heads=heads, ffn=ffn, vocab=vocab,
-                  positions=positions, type_vocab=type_vocab, eps=eps, block=block)
+    header = {"version": version, "hidden": hidden, "layers": layers, "heads": heads, "ffn": ffn, "vocab": vocab,
+              "positions": positions, "type_vocab": type_vocab, "eps": eps, "block": block}
     n_pieces, bos, eos, pad, unk = r.unpack("5i")
     blob_len = r.unpack("Q")
     offsets = np.frombuffer(r.take(4 * (n_pieces + 1)), "<u4")
@@ -141,7 +141,8 @@ def read_e5(path: str | Path) -> E5Weights:
             raise BackboneError(f"{path}: tensor {name!r} has an unknown type or lies past the end of the file")
         raw = data[offset : offset + nbytes]
         tensors[name] = dequantize_q4_0(raw, count) if dtype == "q4_0" else np.frombuffer(raw, "<f4", count).copy()
-    return E5Weights(header, pieces, scores, dict(bos=bos, eos=eos, pad=pad, unk=unk), normalization, tensors)
+    specials = {"bos": bos, "eos": eos, "pad": pad, "unk": unk}
+    return E5Weights(header, pieces, scores, specials, normalization, tensors)
 
 
 def _bert_state_dict(e5: E5Weights, rows: np.ndarray) -> dict[str, np.ndarray]:

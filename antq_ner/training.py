@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from .augment import augment_sentences
+from .backbone import resolve_backbone
 from .bio import Sentence
 from .config import Config, ConfigError, config_to_dict, load_split
 from .corpus import load_sentences
@@ -27,8 +29,6 @@ from .data import (
     sentences_to_dataset,
 )
 from .io_utils import atomic_write_json, atomic_write_text
-from .augment import augment_sentences
-from .backbone import resolve_backbone
 from .modeling import build_model, build_phobert_vocab, load_tokenizer, max_input_subwords
 from .scoring import seqeval_scores
 

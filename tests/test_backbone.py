@@ -144,7 +144,8 @@ def test_a_missing_package_says_how_to_install_it(monkeypatch):
 
 @pytest.mark.integration
 def test_fine_tuned_backbone_learns_and_loads_in_the_pipeline(e5_backbone, tmp_path, monkeypatch):
-    """Train on six sentences until they are learned: the checkpoint must tag them back, and work in
+    """Train on six sentences until they are learned (fp32: the same on every CPU): the checkpoint must
+    tag them back (F1 1.0 here), and work in
     `pipeline("token-classification")` with the converted fast tokenizer."""
     from transformers import AutoModelForTokenClassification, AutoTokenizer, pipeline
 
@@ -156,7 +157,8 @@ def test_fine_tuned_backbone_learns_and_loads_in_the_pipeline(e5_backbone, tmp_p
 
     monkeypatch.chdir(REPO)
     overrides = [f"output_dir={tmp_path}", "run_name=e5", f"model.name_or_path={e5_backbone}",
-                 "data.max_sentences=6", "data.extra_train_dir=null", "training.epochs=12", "training.batch_size=6", "training.warmup_ratio=0",
+                 "data.max_sentences=6", "data.extra_train_dir=null", "training.epochs=25", "training.batch_size=2",
+                 "training.warmup_ratio=0", "training.mixed_precision=\"no\"",
                  "training.early_stopping_patience=null", "training.logging_steps=1"]
     cfg = load_config(REPO / "configs" / "offline.yaml", overrides)
     train(cfg)
@@ -164,7 +166,7 @@ def test_fine_tuned_backbone_learns_and_loads_in_the_pipeline(e5_backbone, tmp_p
     prep = json.loads((model_dir / "preprocessing.json").read_text())
     assert prep["tokenizer_input"] == "syllables" and prep["tone_normalization"] is False
 
-    sentences = load_sentences(ANNOTATIONS / "bio", [cfg_doc for cfg_doc in ["thai-binh-2018-08-30"]])[:6]
+    sentences = load_sentences(ANNOTATIONS / "bio", ["thai-binh-2018-08-30"])[:6]  # the first six train sentences
     tagged = Tagger.from_pretrained(model_dir).tag([list(s.tokens) for s in sentences])
     scores = seqeval_scores([list(s.tags) for s in sentences], [t.tags for t in tagged])
     assert scores["overall"]["f1"] > 0.8, scores["overall"]
@@ -175,4 +177,5 @@ def test_fine_tuned_backbone_learns_and_loads_in_the_pipeline(e5_backbone, tmp_p
     text = sentences[0].text
     out = ner(text)
     assert out, "the pipeline found no entity in a training sentence"
-    assert all(text[o["start"] : o["end"]].strip() == o["word"].strip() for o in out)
+    # The pipeline rebuilds `word` from the pieces without their spaces ("5năm"); its offsets are exact.
+    assert all(text[o["start"] : o["end"]].replace(" ", "") == o["word"].replace(" ", "") for o in out), out

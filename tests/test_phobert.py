@@ -55,7 +55,7 @@ def test_windows_on_real_subword_counts(phobert):
     prep = PreprocessingConfig(max_subwords=64, window_overlap=16)
     encoder = SentenceEncoder(phobert, bio_labels(["ORG"]), prep)
     sentence = max(corpus(), key=lambda s: len(s.tokens))
-    spans, words = encoder.words(list(sentence.tokens))
+    _, words = encoder.words(list(sentence.tokens))
     lengths = [len(encoder._pieces(w)) for w in words]
     windows = plan_windows(lengths, 62, 16)
     assert len(windows) > 1

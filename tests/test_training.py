@@ -128,3 +128,29 @@ def test_training_batches_are_grouped_by_length_but_evaluation_keeps_dataset_ord
                                  eval_dataset=rows)
     assert isinstance(trainer._get_train_sampler(rows), LengthGroupedSampler)
     assert isinstance(trainer._get_eval_sampler(rows), SequentialSampler)
+
+
+def test_freezing_and_the_head_learning_rate(tmp_path):
+    import dataclasses
+
+    from transformers import RobertaConfig, RobertaForTokenClassification
+
+    from antq_ner.training import apply_freezing, build_optimizer
+
+    cfg = load_config(REPO / "configs" / "scratch.yaml", tiny_config_overrides(tmp_path, "frozen"))
+    t = dataclasses.replace(cfg.training, learning_rate=1e-4, head_lr_multiplier=10.0, freeze_layers=1)
+    model = RobertaForTokenClassification(RobertaConfig(vocab_size=30, hidden_size=8, num_hidden_layers=2,
+                                                        num_attention_heads=1, intermediate_size=8, num_labels=3))
+    apply_freezing(model, t)
+    trainable = {n for n, p in model.named_parameters() if p.requires_grad}
+    assert not any(n.startswith(("roberta.embeddings.", "roberta.encoder.layer.0.")) for n in trainable)
+    assert any(n.startswith("roberta.encoder.layer.1.") for n in trainable)
+    optimizer = build_optimizer(model, t)
+    head = {id(p) for p in model.classifier.parameters()}
+    for group in optimizer.param_groups:
+        is_head = {id(p) in head for p in group["params"]}
+        assert len(is_head) == 1
+        assert group["lr"] == pytest.approx(1e-3 if is_head.pop() else 1e-4)
+    assert sum(len(g["params"]) for g in optimizer.param_groups) == len(trainable)
+    with pytest.raises(ConfigError, match="freeze_layers: 5, but the model has 2 layers"):
+        apply_freezing(model, dataclasses.replace(t, freeze_layers=5))
