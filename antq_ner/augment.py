@@ -54,22 +54,22 @@ def gazetteer() -> dict[str, tuple[tuple[str, ...], ...]]:
         }
 
 
-def replace_place(tokens: Sequence[str], places: dict[str, tuple[tuple[str, ...], ...]], rng: random.Random) -> list[str]:
-    """The tokens of one ORG mention with a trailing known place name swapped for another of its level."""
+def replace_place(
+    tokens: Sequence[str], places: dict[str, tuple[tuple[str, ...], ...]], known: dict[str, frozenset],
+    rng: random.Random,
+) -> list[str]:
+    """The tokens of one ORG mention with a trailing known place name swapped for another of its level.
+
+    `known` holds `places` as sets (built once per call of `augment_sentences`)."""
     tokens = list(tokens)
     for level_words, level in _LEVEL_WORDS.items():
         k = len(level_words)
         for i in range(len(tokens) - k):
             if tuple(t.lower() for t in tokens[i : i + k]) != level_words:
                 continue
-            if tuple(tokens[i + k :]) in _as_set(places[level]):
+            if tuple(tokens[i + k :]) in known[level]:
                 return tokens[: i + k] + list(rng.choice(places[level]))
     return tokens
-
-
-@cache
-def _as_set(names: tuple[tuple[str, ...], ...]) -> frozenset:
-    return frozenset(names)
 
 
 def augment_sentences(
@@ -82,6 +82,7 @@ def augment_sentences(
     if copies <= 0:
         return []
     places = gazetteer() if places is None else places
+    known = {level: frozenset(names) for level, names in places.items()}
     rng = random.Random(seed)
     pool: dict[str, list[tuple[str, ...]]] = {}
     parsed = []
@@ -104,7 +105,7 @@ def augment_sentences(
                 if rng.random() < p:
                     mention = list(rng.choice(pool[sp.label]))
                 if sp.label == "ORG":
-                    mention = replace_place(mention, places, rng)
+                    mention = replace_place(mention, places, known, rng)
                 new_spans.append(Span(len(tokens), len(tokens) + len(mention), sp.label))
                 tokens.extend(mention)
                 pos = sp.end

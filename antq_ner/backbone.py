@@ -31,6 +31,7 @@ __all__ = [
     "E5Weights",
     "backbone_dir",
     "build_tokenizer",
+    "bundled_name",
     "convert_backbone",
     "dequantize_q4_0",
     "find_bundled_file",
@@ -61,6 +62,13 @@ BUNDLED = {
 QK = 32  # weights per Q4_0 block
 _Q4_BLOCK = np.dtype([("d", "<f2"), ("qs", "u1", (16,))])  # 18 bytes
 _DTYPES = {0: "f32", 1: "q4_0"}
+
+
+def bundled_name(name_or_path: str | None) -> str | None:
+    """`multilingual-e5-small` for `bundled:multilingual-e5-small`; None for a hub name, a folder or None."""
+    if name_or_path is None or not name_or_path.startswith(BUNDLED_PREFIX):
+        return None
+    return name_or_path[len(BUNDLED_PREFIX) :]
 
 
 class BackboneError(ValueError):
@@ -328,10 +336,27 @@ def convert_backbone(name: str = "multilingual-e5-small", out_dir: str | Path | 
         raise BackboneError(f"{path}: weights do not fit BertModel (missing {missing[:3]}, unexpected {unexpected[:3]})")
     staging = out.with_name(out.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
-    model.save_pretrained(staging)
-    tokenizer.save_pretrained(staging)
+    try:
+        _write_folder(staging, model, tokenizer, _provenance(name, path, h, trim, len(keep)))
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    if out.exists():
+        shutil.rmtree(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging.rename(out)
+    return out
+
+
+def _write_folder(folder: Path, model, tokenizer, provenance: dict) -> None:
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    (folder / "backbone.json").write_text(json.dumps(provenance, indent=2) + "\n", encoding="utf-8")
+
+
+def _provenance(name: str, path: Path, h: dict, trim: bool, vocab_size: int) -> dict:
     b = BUNDLED.get(name)
-    provenance = {
+    return {
         "converter_version": CONVERTER_VERSION,
         "name": name,
         "source_model": b.source if b else None,
@@ -340,15 +365,9 @@ def convert_backbone(name: str = "multilingual-e5-small", out_dir: str | Path | 
         "package": _package_version(b.package) if b else None,
         "format": f"E5S{h['version']} (Q4_0 matrices dequantised to fp32)",
         "vocabulary": "trimmed to pieces Vietnamese text can use" if trim else "full",
-        "vocab_size": len(keep),
+        "vocab_size": vocab_size,
         "original_vocab_size": h["vocab"],
     }
-    (staging / "backbone.json").write_text(json.dumps(provenance, indent=2) + "\n", encoding="utf-8")
-    if out.exists():
-        shutil.rmtree(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging.rename(out)
-    return out
 
 
 def _package_version(package: str) -> str | None:
@@ -372,9 +391,9 @@ def _is_current(folder: Path) -> bool:
 
 def resolve_backbone(name_or_path: str, root: str | Path = BACKBONES_DIR) -> str:
     """`bundled:<name>` → its converted folder (converted on first use); anything else unchanged."""
-    if not name_or_path.startswith(BUNDLED_PREFIX):
+    name = bundled_name(name_or_path)
+    if name is None:
         return name_or_path
-    name = name_or_path[len(BUNDLED_PREFIX) :]
     if name not in BUNDLED:
         raise BackboneError(f"model.name_or_path: unknown bundled backbone {name!r}; available: {', '.join(BUNDLED)}")
     folder = backbone_dir(name, root)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from .backbone import BUNDLED_PREFIX, BackboneError, find_bundled_file
+from .backbone import BackboneError, bundled_name, find_bundled_file
 
 __all__ = [
     "Config",
@@ -304,9 +304,9 @@ def check_paths(cfg: Config) -> None:
                 f"{cfg.data.split!r}; extra training data must never be held out"
             )
     name = cfg.model.name_or_path
-    if name is not None and name.startswith(BUNDLED_PREFIX):
+    if bundled_name(name) is not None:
         try:
-            find_bundled_file(name[len(BUNDLED_PREFIX):])
+            find_bundled_file(bundled_name(name))
         except BackboneError as e:
             raise ConfigError(f"model.name_or_path: {e}") from None
         return

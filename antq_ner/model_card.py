@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .backbone import BUNDLED, BUNDLED_PREFIX
+from .backbone import BUNDLED, bundled_name
 from .config import Config
 
 __all__ = ["base_model_licence", "model_card"]
@@ -14,8 +14,8 @@ def base_model_licence(name_or_path: str | None) -> tuple[str, str]:
     """(licence identifier for the card's metadata, sentence for its text)."""
     if name_or_path is None:
         return "mit", "MIT (no pre-trained weights: randomly initialised, trained on this project's corpus only)"
-    if name_or_path.startswith(BUNDLED_PREFIX) and name_or_path[len(BUNDLED_PREFIX):] in BUNDLED:
-        b = BUNDLED[name_or_path[len(BUNDLED_PREFIX):]]
+    if bundled_name(name_or_path) in BUNDLED:
+        b = BUNDLED[bundled_name(name_or_path)]
         return b.licence.lower(), f"{b.licence}, inherited from {b.source} (weights shipped by the {b.package} package)"
     for name, licence in _LICENCES.items():
         if name_or_path.rstrip("/").endswith(name.split("/")[1]):
@@ -48,8 +48,8 @@ def model_card(cfg: Config, labels: list[str], metrics: dict) -> str:
     split = metrics["split"]
     licence_id, licence_text = base_model_licence(cfg.model.name_or_path)
     base = cfg.model.name_or_path or "offline PhoBERT-architecture model (random init, "
-    if base.startswith(BUNDLED_PREFIX) and base[len(BUNDLED_PREFIX):] in BUNDLED:
-        b = BUNDLED[base[len(BUNDLED_PREFIX):]]
+    if bundled_name(base) in BUNDLED:
+        b = BUNDLED[bundled_name(base)]
         base = f"{b.source} (`{base}`: the {b.package} package's 4-bit weights, dequantised; vocabulary trimmed)"
     if cfg.model.name_or_path is None:
         o = cfg.model.offline

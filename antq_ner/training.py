@@ -44,22 +44,19 @@ def load_split_sentences(cfg: Config) -> dict[str, list[Sentence]]:
     allowed = set(bio_labels(cfg.data.labels))
     parts = {}
     for part, doc_ids in load_split(cfg).items():
-        bio_dir = Path(cfg.data.bio_dir)
-        sentences = load_sentences(bio_dir, doc_ids)
-        if cfg.data.max_sentences is not None:
-            sentences = sentences[: cfg.data.max_sentences]
+        sources = [(Path(cfg.data.bio_dir), load_sentences(Path(cfg.data.bio_dir), doc_ids)[: cfg.data.max_sentences])]
         if part == "train" and cfg.data.extra_train_dir is not None:
-            bio_dir = Path(cfg.data.extra_train_dir)
-            sentences += load_sentences(bio_dir, [p.stem for p in sorted(bio_dir.glob("*.conll"))])
-        for s in sentences:
-            for tag, line in zip(s.tags, s.token_lines):
-                if tag not in allowed:
-                    where = Path(cfg.data.extra_train_dir if s.doc_id not in doc_ids else cfg.data.bio_dir)
-                    raise ConfigError(
-                        f"{where / (s.doc_id + '.conll')}:{line}: tag {tag!r} is not one of the "
-                        f"config's types ({', '.join(cfg.data.labels)}); add its type to data.labels or fix the file"
-                    )
-        parts[part] = sentences
+            extra = Path(cfg.data.extra_train_dir)
+            sources.append((extra, load_sentences(extra, [p.stem for p in sorted(extra.glob("*.conll"))])))
+        for folder, sentences in sources:
+            for s in sentences:
+                for tag, line in zip(s.tags, s.token_lines):
+                    if tag not in allowed:
+                        raise ConfigError(
+                            f"{folder / (s.doc_id + '.conll')}:{line}: tag {tag!r} is not one of the config's types "
+                            f"({', '.join(cfg.data.labels)}); add its type to data.labels or fix the file"
+                        )
+        parts[part] = [s for _, sentences in sources for s in sentences]
     if not parts["train"] or not parts["dev"]:
         raise ConfigError(f"data.split {cfg.data.split!r}: the train and dev parts need at least one sentence")
     return parts
@@ -155,7 +152,7 @@ def _training_arguments(cfg: Config, output_dir: Path):
 def apply_freezing(model, t) -> None:
     """Freeze the word embeddings and/or the embeddings and lowest `t.freeze_layers` encoder layers."""
     base = model.base_model
-    if t.freeze_word_embeddings or t.freeze_layers:
+    if t.freeze_word_embeddings:
         base.embeddings.word_embeddings.weight.requires_grad_(False)
     if t.freeze_layers:
         layers = base.encoder.layer

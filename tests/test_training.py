@@ -154,3 +154,12 @@ def test_freezing_and_the_head_learning_rate(tmp_path):
     assert sum(len(g["params"]) for g in optimizer.param_groups) == len(trainable)
     with pytest.raises(ConfigError, match="freeze_layers: 5, but the model has 2 layers"):
         apply_freezing(model, dataclasses.replace(t, freeze_layers=5))
+
+
+def test_a_checkpoint_written_before_tokenizer_input_existed_still_reads_words(tmp_path):
+    from antq_ner.inference import load_preprocessing
+
+    legacy = {"segmenter": "pyvi", "tokenizer_input": "word-segmented syllables joined by '_', words separated by spaces",
+              "word_joiner": "_", "max_subwords": 256}
+    (tmp_path / "preprocessing.json").write_text(json.dumps(legacy), encoding="utf-8")
+    assert load_preprocessing(tmp_path).tokenizer_input == "segmented-words"
