@@ -150,6 +150,10 @@ class CrfTagger:
     def features(self, tokens: Sequence[str]) -> list[dict[str, object]]:
         return syllable_features(tokens, segment_word_spans(list(tokens), self.segmenter))
 
+    def marginals(self, tokens: Sequence[str]) -> list[dict[str, float]]:
+        """Each syllable's probability of each label (forward-backward), one dict per token."""
+        return self.crf.predict_marginals_single(self.features(tokens)) if tokens else []
+
     def predict(self, sentences: Sequence[Sequence[str]]) -> list[list[str]]:
         """Syllable IOB2 tags, one list per sentence, one tag per token."""
         out: list[list[str]] = []

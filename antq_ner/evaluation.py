@@ -606,21 +606,39 @@ def read_run_config(model_dir: str | Path) -> Config:
 
 
 def run_baselines(
-    train_sentences: Sequence[Sentence], sentences: Sequence[Sentence], segmenter: str = "pyvi"
+    train_sentences: Sequence[Sentence],
+    sentences: Sequence[Sentence],
+    segmenter: str = "pyvi",
+    encoder: tuple[Sequence[tuple], Sequence[str]] | None = None,
 ) -> tuple[dict[str, SystemPredictions], dict[str, str]]:
     """The CRF (trained on `train_sentences`) and underthesea zero-shot on `sentences`.
 
+    With `encoder` (the model's `Tagger.word_distributions` for `sentences`, and its labels), also the
+    ensemble of the model and this CRF (`ensemble.pooled_tags`, equal weights).
     Returns (predictions by name, reasons for the baselines that could not run, e.g. a missing package).
     """
     from .baselines import CRF_NAME, UNDERTHESEA_NAME, UNDERTHESEA_TYPES, train_crf, underthesea_predict
+    from .ensemble import ENSEMBLE_NAME, crf_distribution, pooled_tags, syllable_distribution
 
     tokens = [list(s.tokens) for s in sentences]
     out: dict[str, SystemPredictions] = {}
     skipped: dict[str, str] = {}
     try:
-        out[CRF_NAME] = SystemPredictions(train_crf(train_sentences, segmenter=segmenter).predict(tokens))
+        crf = train_crf(train_sentences, segmenter=segmenter)
     except ImportError as e:
         skipped[CRF_NAME] = f"not installed ({e}); pip install 'antq-ner[eval]'"
+    else:
+        out[CRF_NAME] = SystemPredictions(crf.predict(tokens))
+        if encoder is not None:
+            distributions, labels = encoder
+            out[ENSEMBLE_NAME] = SystemPredictions(
+                [
+                    pooled_tags(syllable_distribution(p, sp, labels), crf_distribution(crf.marginals(t), labels), labels)
+                    if t
+                    else []
+                    for (p, sp), t in zip(distributions, tokens)
+                ]
+            )
     try:
         out[UNDERTHESEA_NAME] = SystemPredictions(underthesea_predict(tokens), tuple(UNDERTHESEA_TYPES))
     except ImportError as e:
@@ -648,13 +666,14 @@ def evaluate_run(
     if not sentences:
         raise ConfigError(f"data.split {cfg.data.split!r}: the {split} part has no sentences")
     tagger = Tagger.from_pretrained(model_dir)
-    pred = [t.tags for t in tagger.tag([list(s.tokens) for s in sentences])]
+    distributions = tagger.word_distributions([list(s.tokens) for s in sentences])
+    pred = [t.tags for t in tagger.decode(distributions)]
     systems: dict[str, SystemPredictions] = {}
     skipped: dict[str, str] = {}
     if baselines:
         crf_train = parts["train"] + (parts["dev"] if split == "test" else [])
         # The CRF's features always use pyvi words, whatever the model's own segmenter: one baseline.
-        systems, skipped = run_baselines(crf_train, sentences)
+        systems, skipped = run_baselines(crf_train, sentences, encoder=(distributions, tagger.labels))
     metrics = {
         "model": str(model_dir),
         "split": split,

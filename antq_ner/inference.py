@@ -70,7 +70,8 @@ class Tagger:
         self.model = model.eval()
         self.tokenizer = tokenizer
         self.id2label = {int(k): v for k, v in model.config.id2label.items()}
-        self.encoder = SentenceEncoder(tokenizer, [self.id2label[i] for i in range(len(self.id2label))], prep)
+        self.labels = [self.id2label[i] for i in range(len(self.id2label))]
+        self.encoder = SentenceEncoder(tokenizer, self.labels, prep)
         self.batch_size = batch_size
 
     @classmethod
@@ -90,8 +91,8 @@ class Tagger:
             model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
         return cls(model, load_tokenizer(model_dir), prep, batch_size)
 
-    def tag(self, sentences: Sequence[Sequence[str]]) -> list[TaggedSentence]:
-        """Tags for each sentence of syllable tokens; every syllable gets exactly one prediction."""
+    def word_distributions(self, sentences: Sequence[Sequence[str]]) -> list[tuple[np.ndarray, list[tuple[int, int]]]]:
+        """Per sentence: each word's probabilities over the labels (words × labels), and the word spans."""
         import torch
 
         features, spans = [], []
@@ -113,10 +114,17 @@ class Tagger:
                 probs = self.model(input_ids=ids, attention_mask=mask).logits.float().softmax(-1).numpy()
                 for row, (index, f) in enumerate(batch):
                     word_probs[index][f.first_word : f.first_word + len(f.word_positions)] = probs[row, f.word_positions]
+        return list(zip(word_probs, spans))
+
+    def tag(self, sentences: Sequence[Sequence[str]]) -> list[TaggedSentence]:
+        """Tags for each sentence of syllable tokens; every syllable gets exactly one prediction."""
+        return self.decode(self.word_distributions(sentences))
+
+    def decode(self, distributions: Sequence[tuple[np.ndarray, list[tuple[int, int]]]]) -> list[TaggedSentence]:
+        """`word_distributions`' output as syllable tags, each with its word's probability."""
         out = []
-        labels = [self.id2label[i] for i in range(len(self.id2label))]
-        for probs, sp in zip(word_probs, spans):
-            tags, best = decode_words(np.log(np.maximum(probs, 1e-12)), sp, labels)
+        for probs, sp in distributions:
+            tags, best = decode_words(np.log(np.maximum(probs, 1e-12)), sp, self.labels)
             word_score = probs[np.arange(len(best)), best]
             scores = [float(word_score[w]) for w, (a, b) in enumerate(sp) for _ in range(b - a)]
             out.append(TaggedSentence(tags, scores))

@@ -13,6 +13,12 @@ from typing import IO
 __all__ = ["atomic_open", "atomic_write_json", "atomic_write_text"]
 
 
+def _umask() -> int:
+    mask = os.umask(0)  # the only portable way to read it is to set it, then restore it at once
+    os.umask(mask)
+    return mask
+
+
 @contextmanager
 def atomic_open(path: Path | str, mode: str = "w") -> Iterator[IO]:
     """Write to a temporary file beside `path`; rename it over `path` only on success."""
@@ -20,6 +26,8 @@ def atomic_open(path: Path | str, mode: str = "w") -> Iterator[IO]:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        # mkstemp makes 0600; a plain open() keeps an existing file's mode, else honours the umask
+        os.fchmod(fd, path.stat().st_mode & 0o7777 if path.is_file() else 0o666 & ~_umask())
         with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8", "newline": "\n"})) as f:
             yield f
         os.replace(tmp, path)

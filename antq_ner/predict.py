@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +20,8 @@ from typing import IO
 
 from .bio import Sentence, bio_to_spans, format_conll
 from .markup import CharSpan, render_markup
-from .text import Token, split_sentences
+from .segment import SegmenterFallbackWarning
+from .text import Token, clean_text, read_sentences
 
 __all__ = [
     "Document",
@@ -88,6 +91,7 @@ def _read_bytes(path: Path) -> bytes:
 
 def _read_jsonl(path: Path, data: bytes) -> Iterator[Document | InputError]:
     source = str(path)
+    data = data.removeprefix(b"\xef\xbb\xbf")  # a UTF-8 byte-order mark, as some editors write
     for lineno, raw in enumerate(data.split(b"\n"), start=1):
         if not raw.strip():
             continue
@@ -157,11 +161,22 @@ def read_inputs(
     """Documents of `.txt` files, folders (their `.txt` files, recursively, sorted), `.jsonl` files
     (`{"id": …, "text": …}` per line) and `-` (standard input, plain text), in the order given.
 
-    A bad input raises `InputError` (`FILE:LINE: …`), or is passed to `on_error` and skipped.
+    A bad input raises `InputError` (`FILE:LINE: …`), or is passed to `on_error` and skipped; a
+    document whose id an earlier one has (the same file given twice, a repeated JSONL id) is bad.
     Text is decoded as UTF-8 and kept exactly (no newline translation, no normalisation).
     """
+    seen: dict[str, str] = {}
     for path_arg in paths:
         for item in _read_one(path_arg, stdin):
+            if isinstance(item, Document):
+                where = f"{item.source}:{item.line}" if item.line else item.source
+                if item.id in seen:
+                    item = InputError(
+                        f"{where}: id {item.id!r} already used by {seen[item.id]}; ids must be unique "
+                        "(output lines are matched to documents by id)"
+                    )
+                else:
+                    seen[item.id] = where
             if isinstance(item, InputError):
                 if on_error is None:
                     raise item
@@ -209,7 +224,7 @@ def iter_predictions(tagger, docs: Sequence[Document], chunk_sentences: int = 40
             progress(len(pending))
 
     for doc in docs:
-        sentences = split_sentences(doc.text)
+        sentences = read_sentences(doc.text)
         pending.append((doc, sentences))
         count += len(sentences)
         if count >= chunk_sentences:
@@ -236,7 +251,7 @@ def format_conll_document(pred: Prediction) -> str:
         Sentence(
             doc_id=doc.id,
             sent_id=f"{doc.id}-{k:03d}",
-            text=doc.text[tokens[0].start : tokens[-1].end],
+            text=clean_text(doc.text[tokens[0].start : tokens[-1].end])[0],  # the tokens' own (NFC) form
             tokens=tuple(t.text for t in tokens),
             tags=tuple(tags),
         )
@@ -330,6 +345,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads is not None and args.threads < 1:
         parser.error("--threads must be at least 1")
 
+    try:
+        output = check_output_path(args.output, args.inputs) if args.output else None
+    except InputError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     errors: list[InputError] = []
 
     def report(e: InputError) -> None:
@@ -343,6 +363,10 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     if errors:
         print(f"skipped {len(errors)} bad document(s)", file=sys.stderr)
+    if not docs:
+        print("error: no document to tag (" + ("every input was bad" if errors else "no .txt file, no JSONL line")
+              + f" in {' '.join(args.inputs)}); nothing written", file=sys.stderr)
+        return 1
 
     import torch
 
@@ -362,17 +386,51 @@ def main(argv: list[str] | None = None) -> int:
     from tqdm.auto import tqdm
 
     show = len(docs) > PROGRESS_MIN_DOCUMENTS and sys.stderr.isatty()
-    with tqdm(total=len(docs), unit="doc", file=sys.stderr, disable=not show) as bar:
+    with warnings.catch_warnings(record=True) as caught, tqdm(
+        total=len(docs), unit="doc", file=sys.stderr, disable=not show
+    ) as bar:
+        warnings.simplefilter("always", SegmenterFallbackWarning)
         preds = iter_predictions(tagger, docs, progress=bar.update)
-        if args.output:
+        if output is not None:
             from .io_utils import atomic_open
 
-            with atomic_open(args.output) as out:
+            with atomic_open(output) as out:
                 write_predictions(preds, args.format, out, len(docs))
         else:
             out = sys.stdout
             if (getattr(out, "encoding", None) or "").lower().replace("-", "") != "utf8" and hasattr(out, "reconfigure"):
                 out.reconfigure(encoding="utf-8")  # the text is Vietnamese, whatever the locale
-            write_predictions(preds, args.format, out, len(docs))
-            out.flush()
+            try:
+                write_predictions(preds, args.format, out, len(docs))
+                out.flush()
+            except BrokenPipeError:  # `predict.py … | head`: the reader has all it wants
+                os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())  # no second error at exit
+                return 0
+    fallbacks = [w for w in caught if issubclass(w.category, SegmenterFallbackWarning)]
+    for w in caught:
+        if w not in fallbacks:
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+    for w in fallbacks:
+        print(f"warning: {w.message}", file=sys.stderr)
+    if fallbacks:
+        print(f"warning: {len(fallbacks)} sentence(s) read one word per syllable (segmenter fallback)", file=sys.stderr)
     return 0
+
+
+def check_output_path(output: str, inputs: Sequence[str]) -> Path:
+    """`--output` as a path that can be written without destroying an input; checked before any work."""
+    path = Path(output)
+    if path.is_dir():
+        raise InputError(f"--output {output}: is a folder; give a file name inside it")
+    for parent in path.parents:
+        if parent.exists() and not parent.is_dir():
+            raise InputError(f"--output {output}: {parent} is a file, not a folder")
+    if path.exists():
+        resolved = path.resolve()
+        for arg in inputs:
+            if arg == "-":
+                continue
+            src = Path(arg)
+            if src.exists() and (src.resolve() == resolved or (src.is_dir() and src.resolve() in resolved.parents and resolved.suffix == ".txt")):
+                raise InputError(f"--output {output}: is also an input ({arg}); writing it would destroy it")
+    return path

@@ -7,12 +7,17 @@ syllables, so scores are always computed on syllables against the gold.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from functools import cache
 
-__all__ = ["align_segmented", "get_segmenter", "syllable_to_word_tags", "word_spans", "words_to_syllable_tags"]
+__all__ = ["SegmenterFallbackWarning", "align_segmented", "get_segmenter", "syllable_to_word_tags", "word_spans", "words_to_syllable_tags"]
 
 WordSpan = tuple[int, int]  # syllable indices [start, end)
+
+
+class SegmenterFallbackWarning(UserWarning):
+    """A sentence the segmenter rewrote: it was read one word per syllable instead."""
 
 
 def align_segmented(syllables: Sequence[str], segmented: str) -> list[WordSpan]:
@@ -65,10 +70,13 @@ def word_spans(syllables: Sequence[str], segmenter: str) -> list[WordSpan]:
         return []
     if segmenter == "none":
         return [(i, i + 1) for i in range(len(syllables))]
+    text = " ".join(syllables)
     try:
-        return align_segmented(syllables, get_segmenter(segmenter)(" ".join(syllables)))
-    except ValueError:
-        # The segmenter rewrote a character: fall back to one word per syllable for this sentence.
+        return align_segmented(syllables, get_segmenter(segmenter)(text))
+    except ValueError as e:
+        # The segmenter rewrote a character (user text is NFC-cleaned first, so this is rare): one
+        # word per syllable for this sentence, and a warning callers count (predict.py, evaluation).
+        warnings.warn(SegmenterFallbackWarning(f"{segmenter}: {e}; read one word per syllable: {text[:200]}"), stacklevel=2)
         return [(i, i + 1) for i in range(len(syllables))]
 
 

@@ -1,8 +1,10 @@
 """Deterministic syllable tokenizer and sentence splitter with character offsets.
 
-Offsets always point into the text as given: nothing is normalised here. Tone placement and NFC
-are applied to token strings for the model only (`normalize_for_model`), so `text[start:end]`
-is the token for every token, whatever the input's normal form or spacing.
+Offsets always point into the text as given. `split_sentences` and `tokenize` normalise nothing;
+`read_sentences`, the reader of user text, cleans it first (`clean_text`: NFC, zero-width spaces
+as spaces, invisible format characters dropped) and maps every token back, so `text[start:end]`
+is always the token as written while the token string is the clean one. Tone placement is applied
+to token strings for the model only (`normalize_for_model`).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-__all__ = ["Token", "normalize_for_model", "split_sentences", "tokenize"]
+__all__ = ["Token", "clean_text", "normalize_for_model", "read_sentences", "split_sentences", "tokenize"]
 
 
 @dataclass(frozen=True)
@@ -19,6 +21,53 @@ class Token:
     text: str
     start: int
     end: int
+
+
+# Characters that change nothing a reader sees. A zero-width space separates words (it is written
+# where a line may break); the others join or hide: soft hyphen, zero-width (non-)joiner, word
+# joiner, and U+FEFF (a byte-order mark at the start of a file, a zero-width no-break space inside).
+_SEPARATORS = {"\u200b"}
+_IGNORABLE = {"\u00ad", "\u200c", "\u200d", "\u2060", "\ufeff"}
+
+
+def clean_text(text: str) -> tuple[str, list[int], list[int]]:
+    """`text` in NFC with zero-width spaces as spaces and invisible format characters removed, and
+    for each character of the result the `[start, end)` in `text` of what it came from.
+
+    Each base character is normalised together with the combining marks that follow it, so the
+    result's characters map to whole characters of the input (NFD `e` + marks → one `ế`).
+    """
+    out: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch in _IGNORABLE:
+            i += 1
+            continue
+        if ch in _SEPARATORS:
+            out.append(" ")
+            starts.append(i)
+            ends.append(i + 1)
+            i += 1
+            continue
+        j = i + 1
+        while j < n and (unicodedata.combining(text[j]) or text[j] in _IGNORABLE):
+            j += 1
+        cluster = "".join(c for c in text[i:j] if c not in _IGNORABLE)
+        for c in unicodedata.normalize("NFC", cluster):
+            out.append(c)
+            starts.append(i)
+            ends.append(j)
+        i = j
+    return "".join(out), starts, ends
+
+
+def read_sentences(text: str) -> list[list[Token]]:
+    """Sentences of user text: token strings from `clean_text`, offsets into `text` as given."""
+    clean, starts, ends = clean_text(text)
+    return [[Token(t.text, starts[t.start], ends[t.end - 1]) for t in sent] for sent in split_sentences(clean)]
 
 
 def _is_punct(ch: str) -> bool:

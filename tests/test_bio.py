@@ -250,3 +250,24 @@ def test_markup_stray_bracket_names_line(markup, line, ch):
 def test_markup_mention_with_outer_space():
     with pytest.raises(MarkupError, match=r"^m\.txt:1: mention ' Tô Lâm'"):
         parse_markup("[ Tô Lâm](PERSON)", set(LABELS), "m.txt")
+
+
+@pytest.mark.parametrize(
+    "text, spans",
+    [
+        ("Điều [3] của Luật", [CharSpan(0, 8, "PROGRAM")]),
+        ("a ] b [ c", [CharSpan(2, 5, "ORG")]),
+        ("C:\\dữ liệu\\[x](PERSON)", [CharSpan(3, 10, "ORG")]),
+        ("kết thúc bằng \\", [CharSpan(0, 3, "ORG")]),
+        ("[Tô Lâm](PERSON) thật", [CharSpan(1, 7, "PERSON")]),
+    ],
+)
+def test_markup_escapes_literal_brackets_and_backslashes(text, spans):
+    markup = render_markup(text, spans)
+    assert parse_markup(markup) == (text, spans)
+    # a literal `[x](PERSON)` in the text stays text: no mention is read into it
+    assert parse_markup(render_markup(text, [])) == (text, [])
+
+
+def test_markup_backslash_before_other_characters_is_literal():
+    assert parse_markup(r"a\b [Bộ \[Công\] an](ORG)") == ("a\\b Bộ [Công] an", [CharSpan(4, 16, "ORG")])

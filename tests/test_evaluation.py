@@ -202,8 +202,10 @@ def check_eval_dir(out: Path, baselines: bool) -> dict:
     assert len(sentences) == metrics["sentences"] and all(len(s.tokens) == len(p) for s, p in zip(sentences, pred))
     if baselines:
         from antq_ner.baselines import CRF_NAME, UNDERTHESEA_NAME
+        from antq_ner.ensemble import ENSEMBLE_NAME
 
-        assert set(metrics["baselines"]) == {CRF_NAME, UNDERTHESEA_NAME}
+        assert set(metrics["baselines"]) == {CRF_NAME, UNDERTHESEA_NAME, ENSEMBLE_NAME}
+        assert metrics["baselines"][ENSEMBLE_NAME]["types"] == metrics["labels"]
         assert metrics["baselines"][UNDERTHESEA_NAME]["types"] == ["PERSON", "ORG"]
         assert set(metrics["baselines"][UNDERTHESEA_NAME]["strict"]["per_type"]) <= {"PERSON", "ORG"}
         assert "n/a" in report

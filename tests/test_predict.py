@@ -226,8 +226,9 @@ def test_read_inputs_raises_or_reports(tmp_path):
         list(read_inputs([str(bad["malformed"][0])]))
     seen = []
     docs = list(read_inputs([str(p) for p, _ in bad.values()], on_error=seen.append))
-    assert [d.id for d in docs] == ["a", "a"]  # the good lines of malformed.jsonl and bad_utf8.jsonl
-    assert len(seen) == 6
+    assert [d.id for d in docs] == ["a"]  # the good line of malformed.jsonl
+    assert len(seen) == 7  # the six, and bad_utf8.jsonl's good line, whose id "a" is taken
+    assert f"{bad['jsonl_utf8'][0]}:1: id 'a' already used by {bad['malformed'][0]}:1" in str(seen[-2])
 
 
 def test_skip_errors_writes_the_good_ones(tiny_checkpoint, tmp_path, capsys):
@@ -326,3 +327,154 @@ def test_missing_model_and_help(tmp_path, capsys):
         main(["--help"])
     assert e.value.code == 0
     assert "# id = " in capsys.readouterr().out
+
+
+# ------------------------------------------------------------------------------ input hygiene (#9)
+
+VARIANTS = {
+    # name: (how each character is written, text before the first character)
+    "NFD": (lambda ch: unicodedata.normalize("NFD", ch), ""),
+    "BOM": (lambda ch: ch, "\ufeff"),
+    "ZWSP": (lambda ch: "\u200b" if ch == " " else ch, ""),
+    "CRLF": (lambda ch: "\r\n" if ch == "\n" else ch, ""),
+    "NBSP": (lambda ch: "\u00a0" if ch == " " else ch, ""),
+    "soft hyphen and joiners": (lambda ch: ch + "\u00ad" if ch in "ươ" else ch + "\u200d" if ch == "ệ" else ch, ""),
+}
+
+
+def _variant(text: str, name: str) -> tuple[str, list[int]]:
+    """The variant's text, and for each offset of `text` (end included) the offset in the variant."""
+    write, prefix = VARIANTS[name]
+    pieces = [write(ch) for ch in text]
+    offsets = [len(prefix)]
+    for piece in pieces:
+        offsets.append(offsets[-1] + len(piece))
+    return prefix + "".join(pieces), offsets
+
+
+@pytest.mark.parametrize("name", list(VARIANTS))
+def test_encoding_variants_give_the_entities_of_the_plain_report(tagger, name):
+    plain = [Document(d.id, unicodedata.normalize("NFC", d.text), d.source) for d in _reports()]
+    assert len(plain) == 5
+    expected, variants = [], []
+    for doc, pred in zip(plain, predict_documents(tagger, plain)):
+        text, offsets = _variant(doc.text, name)
+        assert text != doc.text
+        variants.append(Document(doc.id, text, doc.source))
+        expected.append([(e["type"], offsets[e["start"]], offsets[e["end"]]) for e in pred.entities])
+    got = predict_documents(tagger, variants)
+    assert sum(map(len, expected)) > 50  # the tiny model tags plenty: the comparison is not vacuous
+    for doc, want, pred in zip(variants, expected, got):
+        assert [(e["type"], e["start"], e["end"]) for e in pred.entities] == want, doc.id
+        assert all(doc.text[e["start"] : e["end"]] == e["text"] for e in pred.entities)
+
+
+def test_bom_is_stripped_from_txt_jsonl_and_stdin(tiny_checkpoint, tmp_path, monkeypatch, capsys):
+    text = "Thiếu tướng Trần Thị Ngọc Đẹp phát biểu."
+    txt = tmp_path / "bom.txt"
+    txt.write_bytes(b"\xef\xbb\xbf" + text.encode())
+    jsonl = tmp_path / "bom.jsonl"
+    jsonl.write_bytes(b"\xef\xbb\xbf" + json.dumps({"id": "j", "text": text}).encode() + b"\n")
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"\xef\xbb\xbf" + text.encode())))
+    code, out, _ = _run(["--model", tiny_checkpoint, txt, jsonl, "-"], capsys)
+    assert code == 0
+    rows = _jsonl(out)
+    assert [r["id"] for r in rows] == [str(txt), "j", "-"]
+    for row, shift in zip(rows, (1, 0, 1)):  # offsets index the text as read: the .txt/stdin BOM counts
+        assert row["entities"] and all("\ufeff" not in e["text"] for e in row["entities"])
+        assert [e["start"] - shift for e in row["entities"]] == [e["start"] for e in rows[1]["entities"]]
+
+
+def test_clean_text_maps_back_to_the_input():
+    from antq_ner.text import clean_text, read_sentences
+
+    text = unicodedata.normalize("NFD", "\ufeffBộ Công\u200ban thực hi\u00adện")
+    clean, starts, ends = clean_text(text)
+    assert clean == "Bộ Công an thực hiện"
+    assert len(starts) == len(ends) == len(clean)
+    tokens = [t for sent in read_sentences(text) for t in sent]
+    assert [t.text for t in tokens] == ["Bộ", "Công", "an", "thực", "hiện"]
+    assert [unicodedata.normalize("NFC", text[t.start : t.end]).replace("\u00ad", "") for t in tokens] == [
+        t.text for t in tokens
+    ]
+    assert clean_text("") == ("", [], [])
+    assert read_sentences("\u200b\ufeff") == []
+
+
+def test_duplicate_jsonl_ids_are_rejected(tiny_checkpoint, tmp_path, capsys):
+    jsonl = tmp_path / "dup.jsonl"
+    jsonl.write_text(json.dumps({"id": "a", "text": "Bộ Công an."}) + "\n"
+                     + json.dumps({"id": "a", "text": "UBND tỉnh."}) + "\n", encoding="utf-8")
+    code, out, err = _run(["--model", tiny_checkpoint, jsonl], capsys)
+    assert (code, out) == (1, "")
+    assert f"{jsonl}:2: id 'a' already used by {jsonl}:1" in err
+    code, out, err = _run(["--model", tiny_checkpoint, "--skip-errors", jsonl], capsys)
+    assert code == 0 and [r["id"] for r in _jsonl(out)] == ["a"] and "already used" in err
+
+
+def test_output_that_is_an_input_is_refused_before_any_work(tiny_checkpoint, tmp_path, capsys):
+    doc = tmp_path / "report.txt"
+    doc.write_text("Bộ Công an.", encoding="utf-8")
+    for output in (doc, tmp_path):
+        code, _, err = _run(["--model", tmp_path / "no-model", doc, "--output", output], capsys)
+        assert code == 2 and "--output" in err, err  # refused before the (missing) model is looked at
+    assert "would destroy it" in _run(["--model", tiny_checkpoint, tmp_path, "-o", doc], capsys)[2]
+    assert "is a folder" in _run(["--model", tiny_checkpoint, doc, "-o", tmp_path], capsys)[2]
+    code, _, err = _run(["--model", tiny_checkpoint, doc, "-o", doc / "out.jsonl"], capsys)
+    assert code == 2 and "is a file, not a folder" in err
+    assert doc.read_text(encoding="utf-8") == "Bộ Công an."
+
+
+def test_outputs_get_the_permissions_of_a_plain_open(tiny_checkpoint, tmp_path, capsys):
+    import os
+
+    doc = tmp_path / "report.txt"
+    doc.write_text("Bộ Công an.", encoding="utf-8")
+    old = os.umask(0o022)
+    try:
+        assert _run(["--model", tiny_checkpoint, doc, "-o", tmp_path / "new.jsonl"], capsys)[0] == 0
+        existing = tmp_path / "existing.jsonl"
+        existing.write_text("", encoding="utf-8")
+        existing.chmod(0o640)
+        assert _run(["--model", tiny_checkpoint, doc, "-o", existing], capsys)[0] == 0
+    finally:
+        os.umask(old)
+    assert (tmp_path / "new.jsonl").stat().st_mode & 0o777 == 0o644
+    assert existing.stat().st_mode & 0o777 == 0o640
+
+
+def test_nothing_to_tag_is_an_error(tiny_checkpoint, tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    out = tmp_path / "out.jsonl"
+    code, _, err = _run(["--model", tiny_checkpoint, tmp_path / "empty", "-o", out], capsys)
+    assert code == 1 and "no document to tag" in err and not out.exists()
+    code, _, err = _run(["--model", tiny_checkpoint, "--skip-errors", tmp_path / "missing.txt", "-o", out], capsys)
+    assert code == 1 and "every input was bad" in err and not out.exists()
+
+
+def test_markup_output_of_text_with_brackets_parses_back(tiny_checkpoint, tmp_path, capsys):
+    text = "Theo [1] và Điều 3], ông [Tô Lâm](PERSON) nói: C:\\dữ liệu."
+    doc = tmp_path / "b.txt"
+    doc.write_text(text, encoding="utf-8")
+    code, out, _ = _run(["--model", tiny_checkpoint, doc, "--format", "markup"], capsys)
+    assert code == 0
+    plain, spans = parse_markup(out)
+    code, jsonl, _ = _run(["--model", tiny_checkpoint, doc], capsys)
+    assert plain == text
+    assert [(s.start, s.end, s.label) for s in spans] == [
+        (e["start"], e["end"], e["type"]) for e in _jsonl(jsonl)[0]["entities"]
+    ]
+
+
+def test_broken_pipe_exits_quietly(tiny_checkpoint, tmp_path):
+    import subprocess
+
+    big, small = tmp_path / "big.txt", tmp_path / "small.txt"
+    big.write_text("Bộ Công an. " * 16000, encoding="utf-8")  # more output than a pipe buffers
+    small.write_text("Bộ Công an.", encoding="utf-8")
+    proc = subprocess.run(
+        f"{sys.executable} predict.py --model {tiny_checkpoint} {big} {small} | head -c1",
+        shell=True, capture_output=True, text=True, cwd=Path(__file__).parent.parent,
+    )
+    assert proc.stdout == "{"
+    assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr, proc.stderr
