@@ -178,7 +178,7 @@ def _read_columns(path: Path, n_columns: int) -> tuple[list[Sentence], list[tupl
 
     with open(path, encoding="utf-8", newline="\n") as f:
         for lineno, raw_line in enumerate(f, start=1):
-            line = raw_line.rstrip("\n")
+            line = raw_line.removesuffix("\n").removesuffix("\r")  # Windows line ends read as line ends
             if not line.strip():
                 flush()
                 continue

@@ -200,6 +200,12 @@ def config_from_dict(data: dict) -> Config:
             raise ConfigError(f"{key}: {value!r} is below its minimum {minimum}")
     if cfg.training.head_lr_multiplier <= 0 or cfg.training.learning_rate <= 0:
         raise ConfigError("training.learning_rate and training.head_lr_multiplier must be positive")
+    name = cfg.run_name
+    if not name or name in (".", "..") or any(c in name for c in "/\\") or name != name.strip():
+        raise ConfigError(
+            f"run_name: {name!r} must be one folder name (no '/', '\\', '..' or outer spaces): the run is "
+            "written to <output_dir>/<run_name>/ and nowhere else"
+        )
     if cfg.preprocessing.window_overlap >= cfg.preprocessing.max_subwords - 2:
         raise ConfigError("preprocessing.window_overlap must be smaller than max_subwords - 2")
     return cfg

@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import io
+import json
 import math
 import shutil
 import statistics
@@ -605,6 +606,31 @@ def read_run_config(model_dir: str | Path) -> Config:
     return config_from_dict(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
 
 
+def recorded_split(model_dir: Path) -> dict[str, list[str]]:
+    """The article ids of each part as the run trained on them (its metrics.json), whatever
+    `configs/splits.yaml` says now: an edited split must not put a training article into the test."""
+    path = model_dir / "metrics.json"
+    try:
+        split = json.loads(path.read_text(encoding="utf-8"))["split"]
+        return {part: list(split[part]) for part in ("train", "dev", "test")}
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path} not found: {model_dir} is not a checkpoint written by train.py") from None
+    except (json.JSONDecodeError, KeyError, TypeError) as e:
+        raise ValueError(f"{path}: no readable 'split' record ({e}); the file is damaged, retrain the run") from None
+
+
+def check_unseen(parts: Mapping[str, Sequence[Sentence]], split: str) -> None:
+    """Refuse to score sentences the model trained on (same tokens in the held-out part and in train)."""
+    seen = {tuple(s.tokens): s for s in parts["train"]}
+    for s in parts[split]:
+        if tuple(s.tokens) in seen:
+            twin = seen[tuple(s.tokens)]
+            raise ValueError(
+                f"{split} sentence {s.sent_id} ({s.doc_id}) is also training sentence {twin.sent_id} ({twin.doc_id}): "
+                "a score on it would measure memory, not generalisation; remove one of them and retrain"
+            )
+
+
 def run_baselines(
     train_sentences: Sequence[Sentence],
     sentences: Sequence[Sentence],
@@ -657,11 +683,13 @@ def evaluate_run(
     from .training import load_split_sentences
 
     model_dir = Path(model_dir)
-    cfg = read_run_config(model_dir)
-    check_paths(cfg)
-    parts = load_split_sentences(cfg)
     if split not in ("test", "dev"):
         raise ValueError(f"--split {split!r}: expected test or dev")
+    cfg = read_run_config(model_dir)
+    check_paths(cfg)
+    recorded = recorded_split(model_dir)
+    parts = load_split_sentences(cfg, recorded)
+    check_unseen(parts, split)
     sentences = parts[split]
     if not sentences:
         raise ConfigError(f"data.split {cfg.data.split!r}: the {split} part has no sentences")
@@ -678,6 +706,7 @@ def evaluate_run(
         "model": str(model_dir),
         "split": split,
         "data_split": cfg.data.split,
+        "articles_by_part": recorded,  # from the checkpoint's metrics.json, as trained
         **evaluation_metrics(sentences, pred, systems, cfg.data.labels),
     }
     if skipped:

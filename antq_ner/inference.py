@@ -86,10 +86,28 @@ class Tagger:
         if not (model_dir / "config.json").is_file():
             raise FileNotFoundError(f"{model_dir}: no config.json; pass a folder written by train.py")
         prep = load_preprocessing(model_dir)
-        model = AutoModelForTokenClassification.from_pretrained(str(model_dir))
+        weights = model_dir / "model.safetensors"
+        if not weights.is_file():
+            raise FileNotFoundError(f"{weights}: missing; the checkpoint is incomplete: copy it again or retrain")
+        try:
+            model = AutoModelForTokenClassification.from_pretrained(str(model_dir))
+        except Exception as e:  # safetensors, json and torch each raise their own kinds
+            raise ValueError(
+                f"{model_dir}: cannot load the model ({type(e).__name__}: {e}); config.json or {weights.name} "
+                "is damaged (a truncated copy?): copy the checkpoint again or retrain"
+            ) from None
+        try:
+            tokenizer = load_tokenizer(model_dir)
+        except Exception as e:
+            present = sorted(p.name for p in model_dir.iterdir() if "token" in p.name or p.suffix in (".txt", ".codes"))
+            raise ValueError(
+                f"{model_dir}: cannot load the tokenizer ({type(e).__name__}: {e}); its files here: "
+                f"{', '.join(present) or 'none'} (PhoBERT needs vocab.txt and bpe.codes, other models "
+                "tokenizer.json): copy the checkpoint again or retrain"
+            ) from None
         if quantize:
             model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
-        return cls(model, load_tokenizer(model_dir), prep, batch_size)
+        return cls(model, tokenizer, prep, batch_size)
 
     def word_distributions(self, sentences: Sequence[Sequence[str]]) -> list[tuple[np.ndarray, list[tuple[int, int]]]]:
         """Per sentence: each word's probabilities over the labels (words × labels), and the word spans."""

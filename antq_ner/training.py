@@ -18,7 +18,7 @@ import yaml
 
 from .augment import augment_sentences
 from .backbone import resolve_backbone
-from .bio import Sentence
+from .bio import Sentence, check_bio
 from .config import Config, ConfigError, config_to_dict, load_split
 from .corpus import load_sentences
 from .data import (
@@ -38,24 +38,30 @@ PREPROCESSING_FILE = "preprocessing.json"  # what the tokenizer must be fed, rea
 CONFIG_FILE = "training_config.yaml"
 
 
-def load_split_sentences(cfg: Config) -> dict[str, list[Sentence]]:
-    """Sentences of each part of the split (train also gets `data.extra_train_dir`); tags must use only
-    the config's types."""
-    allowed = set(bio_labels(cfg.data.labels))
+def load_split_sentences(cfg: Config, split: dict[str, list[str]] | None = None) -> dict[str, list[Sentence]]:
+    """Sentences of each part of the split (train also gets `data.extra_train_dir`).
+
+    `split` gives the article ids of each part (evaluation passes the one recorded in the checkpoint);
+    by default the config's split is read from `data.splits_file`. Every file's tags must be
+    well-formed IOB2 of the config's types; a problem is an error naming the file and line.
+    """
+    types = list(cfg.data.labels)
     parts = {}
-    for part, doc_ids in load_split(cfg).items():
+    for part, doc_ids in (split or load_split(cfg)).items():
         sources = [(Path(cfg.data.bio_dir), load_sentences(Path(cfg.data.bio_dir), doc_ids)[: cfg.data.max_sentences])]
         if part == "train" and cfg.data.extra_train_dir is not None:
             extra = Path(cfg.data.extra_train_dir)
             sources.append((extra, load_sentences(extra, [p.stem for p in sorted(extra.glob("*.conll"))])))
         for folder, sentences in sources:
             for s in sentences:
-                for tag, line in zip(s.tags, s.token_lines):
-                    if tag not in allowed:
-                        raise ConfigError(
-                            f"{folder / (s.doc_id + '.conll')}:{line}: tag {tag!r} is not one of the config's types "
-                            f"({', '.join(cfg.data.labels)}); add its type to data.labels or fix the file"
-                        )
+                problems = check_bio(s.tags, types)
+                if problems:
+                    index, message = problems[0]
+                    raise ConfigError(
+                        f"{folder / (s.doc_id + '.conll')}:{s.token_lines[index] if s.token_lines else s.line}: "
+                        f"{message}; fix the file (antq-ner corpus validate lists every problem) or, for a "
+                        "type outside data.labels, add it there"
+                    )
         parts[part] = [s for _, sentences in sources for s in sentences]
     if not parts["train"] or not parts["dev"]:
         raise ConfigError(f"data.split {cfg.data.split!r}: the train and dev parts need at least one sentence")
@@ -228,21 +234,26 @@ def train(cfg: Config, resume: bool = False) -> dict:
     checkpoints = run_dir / "checkpoints"
     if resume and not any(checkpoints.glob("checkpoint-*")):
         raise ConfigError(f"--resume: no checkpoint in {checkpoints} to continue from")
+    created = not run_dir.exists()
     run_dir.mkdir(parents=True, exist_ok=True)
-
-    tokenizer = _prepare_tokenizer(cfg, parts["train"], cfg.preprocessing, resume)
-    encoder = SentenceEncoder(tokenizer, labels, cfg.preprocessing)
-    augmented = augment_sentences(parts["train"], cfg.data.augment_copies, cfg.training.seed)
-    train_ds = sentences_to_dataset([*parts["train"], *augmented], encoder)
-    dev_ds = sentences_to_dataset(parts["dev"], encoder)
-    model = build_model(cfg.model, labels, vocab_size=len(tokenizer))
-    limit = max_input_subwords(model.config)
-    if cfg.preprocessing.max_subwords > limit:
-        raise ConfigError(
-            f"preprocessing.max_subwords: {cfg.preprocessing.max_subwords}, but the model reads at most {limit} "
-            f"subwords per input (its position embeddings); set it to {limit} or less"
-        )
-    apply_freezing(model, cfg.training)
+    try:
+        tokenizer = _prepare_tokenizer(cfg, parts["train"], cfg.preprocessing, resume)
+        encoder = SentenceEncoder(tokenizer, labels, cfg.preprocessing)
+        augmented = augment_sentences(parts["train"], cfg.data.augment_copies, cfg.training.seed)
+        train_ds = sentences_to_dataset([*parts["train"], *augmented], encoder)
+        dev_ds = sentences_to_dataset(parts["dev"], encoder)
+        model = build_model(cfg.model, labels, vocab_size=len(tokenizer))
+        limit = max_input_subwords(model.config)
+        if cfg.preprocessing.max_subwords > limit:
+            raise ConfigError(
+                f"preprocessing.max_subwords: {cfg.preprocessing.max_subwords}, but the model reads at most {limit} "
+                f"subwords per input (its position embeddings); set it to {limit} or less"
+            )
+        apply_freezing(model, cfg.training)
+    except BaseException:
+        if created:  # a model that cannot be loaded (no hub, bad folder) leaves no empty run behind
+            shutil.rmtree(run_dir, ignore_errors=True)
+        raise
 
     log_path = run_dir / "train.log"
     if not resume and log_path.exists():

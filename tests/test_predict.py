@@ -478,3 +478,30 @@ def test_broken_pipe_exits_quietly(tiny_checkpoint, tmp_path):
     )
     assert proc.stdout == "{"
     assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr, proc.stderr
+
+
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        ("truncate model.safetensors", "model.safetensors is damaged"),
+        ("delete model.safetensors", "model.safetensors: missing"),
+        ("delete vocab.txt", "cannot load the tokenizer"),
+        ("truncate config.json", "config.json"),
+    ],
+)
+def test_a_damaged_checkpoint_is_named(tiny_checkpoint, tmp_path, capsys, damage, message):
+    import shutil
+
+    model = tmp_path / "model"
+    shutil.copytree(tiny_checkpoint, model, ignore=shutil.ignore_patterns("eval", "checkpoints"))
+    action, name = damage.split()
+    if action == "delete":
+        (model / name).unlink()
+    else:
+        data = (model / name).read_bytes()
+        (model / name).write_bytes(data[: len(data) // 2])
+    doc = tmp_path / "r.txt"
+    doc.write_text("Bộ Công an.", encoding="utf-8")
+    code, out, err = _run(["--model", model, doc], capsys)
+    assert (code, out) == (1, "")
+    assert message in err and str(model) in err and "Traceback" not in err, err

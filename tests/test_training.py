@@ -10,7 +10,7 @@ from conftest import REPO, tiny_config_overrides
 
 from antq_ner.cli import train_main
 from antq_ner.config import ConfigError, load_config
-from antq_ner.training import train
+from antq_ner.training import load_split_sentences, train
 
 
 def test_checkpoint_holds_everything_a_user_needs(tiny_checkpoint):
@@ -82,11 +82,12 @@ def test_unreachable_hub_model_says_how_to_use_a_local_folder(tmp_path, capsys):
     assert train_main(args) == 1
     err = capsys.readouterr().err
     assert "vinai/phobert-base-v2" in err and "model.name_or_path" in err and "local" in err
+    assert not (tmp_path / "hub").exists()  # nothing left behind
 
 
 def test_labels_the_config_does_not_know_are_an_error(tmp_path):
     overrides = tiny_config_overrides(tmp_path, "labels") + ["data.labels=[PERSON, ORG]"]
-    with pytest.raises(ConfigError, match=r"\.conll:\d+: tag 'B-\w+' is not one of the config's types"):
+    with pytest.raises(ConfigError, match=r"\.conll:\d+: unknown label .\w+. in .B-\w+."):
         train(load_config(REPO / "configs" / "scratch.yaml", overrides))
 
 
@@ -163,3 +164,30 @@ def test_a_checkpoint_written_before_tokenizer_input_existed_still_reads_words(t
               "word_joiner": "_", "max_subwords": 256}
     (tmp_path / "preprocessing.json").write_text(json.dumps(legacy), encoding="utf-8")
     assert load_preprocessing(tmp_path).tokenizer_input == "segmented-words"
+
+
+@pytest.mark.parametrize("part", ["train", "test"])
+def test_malformed_iob2_in_any_part_names_file_and_line(tmp_path, part):
+    import shutil
+
+    import yaml
+
+    bio = tmp_path / "bio"
+    shutil.copytree(REPO / "annotations" / "bio", bio)
+    split = yaml.safe_load((REPO / "configs" / "splits.yaml").read_text(encoding="utf-8"))["splits"]["default"]
+    path = bio / f"{split[part][0]}.conll"
+    lines = path.read_text(encoding="utf-8").split("\n")
+    # the first entity of the file loses its B-: an I- after O
+    index = next(i for i, line in enumerate(lines) if "\tB-" in line and "\tI-" not in lines[i + 1])
+    lines[index] = lines[index].replace("\tB-", "\tI-")
+    path.write_text("\n".join(lines), encoding="utf-8")
+    overrides = tiny_config_overrides(tmp_path, "iob2") + [f"data.bio_dir={bio}", "data.max_sentences=null"]
+    with pytest.raises(ConfigError, match=rf"{path.name}:{index + 1}: 'I-\w+' follows 'O'"):
+        load_split_sentences(load_config(REPO / "configs" / "scratch.yaml", overrides))
+
+
+def test_max_subwords_beyond_the_model_positions_is_refused_before_training(tmp_path):
+    overrides = tiny_config_overrides(tmp_path, "long") + ["preprocessing.max_subwords=300"]
+    with pytest.raises(ConfigError, match=r"max_subwords: 300, but the model reads at most 256 subwords"):
+        train(load_config(REPO / "configs" / "scratch.yaml", overrides))
+    assert not (tmp_path / "long").exists()

@@ -18,6 +18,12 @@ def test_valid_fixture(tiny_corpus):
     assert validate_corpus(tiny_corpus / "bio") == []
 
 
+def test_crlf_corpus_validates_like_lf(tiny_corpus):
+    for path in (tiny_corpus / "bio").glob("*.conll"):
+        path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
+    assert validate_corpus(tiny_corpus / "bio") == []
+
+
 def test_valid_fixture_explicit_paths(tiny_corpus, tmp_path):
     # raw/ and documents.yaml can live anywhere.
     bio = tmp_path / "elsewhere"
