@@ -36,6 +36,7 @@ import math
 import shutil
 import statistics
 import sys
+import warnings
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -47,6 +48,7 @@ from .bio import Sentence, Span, bio_to_spans, format_conll, repair_tags
 from .config import Config, ConfigError, check_paths, config_from_dict, list_folds, load_config
 from .io_utils import atomic_open, atomic_write_json, atomic_write_text
 from .scoring import seqeval_scores
+from .segment import SegmenterFallbackWarning
 
 __all__ = [
     "ERROR_DESCRIPTIONS",
@@ -694,7 +696,10 @@ def evaluate_run(
     if not sentences:
         raise ConfigError(f"data.split {cfg.data.split!r}: the {split} part has no sentences")
     tagger = Tagger.from_pretrained(model_dir)
-    distributions = tagger.word_distributions([list(s.tokens) for s in sentences])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SegmenterFallbackWarning)
+        distributions = tagger.word_distributions([list(s.tokens) for s in sentences])
+    fallbacks = [str(w.message) for w in caught if issubclass(w.category, SegmenterFallbackWarning)]
     pred = [t.tags for t in tagger.decode(distributions)]
     systems: dict[str, SystemPredictions] = {}
     skipped: dict[str, str] = {}
@@ -707,6 +712,7 @@ def evaluate_run(
         "split": split,
         "data_split": cfg.data.split,
         "articles_by_part": recorded,  # from the checkpoint's metrics.json, as trained
+        "segmenter_fallbacks": fallbacks,  # sentences read one word per syllable (segment.word_spans)
         **evaluation_metrics(sentences, pred, systems, cfg.data.labels),
     }
     if skipped:

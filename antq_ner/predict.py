@@ -296,7 +296,9 @@ inputs:
   FILE.jsonl                                  one document per line: {"id": ..., "text": ...}
                                               (id defaults to FILE:LINE)
   -                                           standard input, plain text, id "-"
-  Text is read as UTF-8 exactly as it is: line ends, spaces and Unicode forms are kept.
+  Text is read as UTF-8 and kept as it is: offsets index the text as read. The model reads a
+  cleaned copy: NFC, zero-width spaces as spaces, soft hyphens, zero-width joiners and byte-order
+  marks dropped, so NFD or NBSP text gives the entities of the plain text. Ids must be unique.
 
 formats:
   jsonl   (default) one line per document:
@@ -305,8 +307,9 @@ formats:
           text == input[start:end]; score: mean probability over the entity's syllables.
   conll   the corpus format (# doc_id, # sent_id = <id>-NNN, # text, token<TAB>tag, blank
           line), usable as pre-annotation. A document without text gives no sentences.
-  markup  the text with each mention written [mention](TYPE). For ONE input document, exactly
-          that (drop it into annotations/markup/). For several, each document is preceded by a
+  markup  the text with each mention written [mention](TYPE), a literal [ ] or \\ of the text
+          escaped as \\[ \\] \\\\. For ONE input document, exactly that (drop it into
+          annotations/markup/). For several, each document is preceded by a
           line "# id = <id>" and followed by one added line break: split before each line
           starting with "# id = " and drop the last character of each part
           (antq_ner.predict.split_markup_output does this; a text with its own line starting
@@ -314,10 +317,11 @@ formats:
 
 Long documents are split into sentences and long sentences into overlapping windows; nothing
 is truncated. A bad input (unreadable file, invalid UTF-8, malformed JSONL line, missing or
-non-string "text") is reported as FILE:LINE: ... and exits 1 before anything is written (an
-existing --output file is left untouched); with --skip-errors each bad document is reported on
-stderr and the others are written (exit 0). A progress bar goes to stderr when it is a terminal
-and there are more than 5 documents.
+non-string "text", an id already used) is reported as FILE:LINE: ... and exits 1 before anything
+is written (an existing --output file is left untouched); with --skip-errors each bad document is
+reported on stderr and the others are written (exit 0; exit 1 when no document is left). An
+--output that is an input, a folder or under a file is refused (exit 2) before the model loads.
+A progress bar goes to stderr when it is a terminal and there are more than 5 documents.
 """
 
 

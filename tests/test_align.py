@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import itertools
 import random
+import unicodedata
+import warnings
 
 import pytest
 
 from antq_ner.align import IGNORE_INDEX, encode_windows, plan_windows
 from antq_ner.data import assemble_word_predictions
+from antq_ner.text import read_sentences
+from antq_ner import segment
 from antq_ner.segment import align_segmented, syllable_to_word_tags, words_to_syllable_tags
 
 CLS, SEP = 0, 2
@@ -105,3 +109,16 @@ def test_tags_projected_to_words_and_back():
     words = syllable_to_word_tags(tags, spans)
     assert words == ["B-ORG", "O", "B-PERSON"]
     assert words_to_syllable_tags(words, spans) == tags
+
+
+def test_a_segmenter_fallback_is_a_warning_with_the_sentence(monkeypatch):
+    monkeypatch.setattr(segment, "get_segmenter", lambda name: str.upper)  # a segmenter that rewrites
+    with pytest.warns(segment.SegmenterFallbackWarning, match="read one word per syllable: Bộ Công an"):
+        assert segment.word_spans(["Bộ", "Công", "an"], "pyvi") == [(0, 1), (1, 2), (2, 3)]
+    monkeypatch.undo()
+    # NFD text (pyvi answers in NFC) no longer falls back: user text is cleaned before segmenting
+    nfd = unicodedata.normalize("NFD", "Thiếu tướng Trần Thị Ngọc Đẹp phát biểu.")
+    tokens = [t.text for t in read_sentences(nfd)[0]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", segment.SegmenterFallbackWarning)
+        assert segment.word_spans(tokens, "pyvi")[:2] == [(0, 2), (2, 6)]  # Thiếu_tướng Trần_Thị_Ngọc_Đẹp
