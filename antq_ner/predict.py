@@ -2,12 +2,14 @@
 
 Reading (`read_inputs`), tagging (`predict_documents`) and writing (`format_*`) are separate, typed
 functions; `main` only parses arguments. All inputs are read and checked before the model is
-loaded or anything is written, so a bad input leaves no output behind (unless --skip-errors).
+loaded or anything is written, so a bad input leaves no output behind (unless --skip-errors);
+they are then read again as they are tagged, so memory does not grow with the number of documents.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import re
@@ -204,7 +206,7 @@ def entities(text: str, sentences: Sequence[Sequence[Token]], tags: Sequence[Seq
     return out
 
 
-def iter_predictions(tagger, docs: Sequence[Document], chunk_sentences: int = 4096,
+def iter_predictions(tagger, docs: Iterable[Document], chunk_sentences: int = 4096,
                      progress: Callable[[int], None] | None = None) -> Iterator[Prediction]:
     """Predictions in document order. The sentences of many documents go to the tagger together
     (up to `chunk_sentences` at a time, more for one long document), so that it batches sentences of
@@ -234,7 +236,7 @@ def iter_predictions(tagger, docs: Sequence[Document], chunk_sentences: int = 40
         yield from flush()
 
 
-def predict_documents(tagger, docs: Sequence[Document], chunk_sentences: int = 4096) -> list[Prediction]:
+def predict_documents(tagger, docs: Iterable[Document], chunk_sentences: int = 4096) -> list[Prediction]:
     return list(iter_predictions(tagger, docs, chunk_sentences))
 
 
@@ -360,14 +362,23 @@ def main(argv: list[str] | None = None) -> int:
         errors.append(e)
         print(f"error: {e} (skipped)", file=sys.stderr)
 
+    # Two passes over the inputs: the first reads and checks every document and keeps only the count,
+    # so that a bad input fails before the model loads and before anything is written; the second
+    # reads them again as they are tagged, so that a news archive never has to fit in memory.
+    stdin_data = _stdin_bytes() if "-" in args.inputs else None  # standard input can be read once only
+
+    def documents(on_error) -> Iterator[Document]:
+        stdin = io.TextIOWrapper(io.BytesIO(stdin_data), encoding="utf-8") if stdin_data is not None else None
+        return read_inputs(args.inputs, on_error=on_error, stdin=stdin)
+
     try:
-        docs = list(read_inputs(args.inputs, on_error=report if args.skip_errors else None))
+        n_documents = sum(1 for _ in documents(report if args.skip_errors else None))
     except InputError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     if errors:
         print(f"skipped {len(errors)} bad document(s)", file=sys.stderr)
-    if not docs:
+    if not n_documents:
         print("error: no document to tag (" + ("every input was bad" if errors else "no .txt file, no JSONL line")
               + f" in {' '.join(args.inputs)}); nothing written", file=sys.stderr)
         return 1
@@ -389,36 +400,47 @@ def main(argv: list[str] | None = None) -> int:
 
     from tqdm.auto import tqdm
 
-    show = len(docs) > PROGRESS_MIN_DOCUMENTS and sys.stderr.isatty()
-    with warnings.catch_warnings(record=True) as caught, tqdm(
-        total=len(docs), unit="doc", file=sys.stderr, disable=not show
-    ) as bar:
+    fallbacks = 0
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        nonlocal fallbacks
+        if issubclass(category, SegmenterFallbackWarning):
+            fallbacks += 1
+            print(f"warning: {message}", file=sys.stderr)
+        else:
+            default_show(message, category, filename, lineno, file, line)
+
+    show_bar = n_documents > PROGRESS_MIN_DOCUMENTS and sys.stderr.isatty()
+    with warnings.catch_warnings(), tqdm(total=n_documents, unit="doc", file=sys.stderr, disable=not show_bar) as bar:
+        default_show = warnings.showwarning
+        warnings.showwarning = show
         warnings.simplefilter("always", SegmenterFallbackWarning)
-        preds = iter_predictions(tagger, docs, progress=bar.update)
+        # the second pass: every bad document was reported by the first one
+        preds = iter_predictions(tagger, documents(lambda e: None), progress=bar.update)
         if output is not None:
             from .io_utils import atomic_open
 
-            with atomic_open(output) as out:
-                write_predictions(preds, args.format, out, len(docs))
+            with atomic_open(output) as out:  # a failure part-way leaves an existing file as it was
+                write_predictions(preds, args.format, out, n_documents)
         else:
             out = sys.stdout
             if (getattr(out, "encoding", None) or "").lower().replace("-", "") != "utf8" and hasattr(out, "reconfigure"):
                 out.reconfigure(encoding="utf-8")  # the text is Vietnamese, whatever the locale
             try:
-                write_predictions(preds, args.format, out, len(docs))
+                write_predictions(preds, args.format, out, n_documents)
                 out.flush()
             except BrokenPipeError:  # `predict.py … | head`: the reader has all it wants
                 os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())  # no second error at exit
                 return 0
-    fallbacks = [w for w in caught if issubclass(w.category, SegmenterFallbackWarning)]
-    for w in caught:
-        if w not in fallbacks:
-            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
-    for w in fallbacks:
-        print(f"warning: {w.message}", file=sys.stderr)
     if fallbacks:
-        print(f"warning: {len(fallbacks)} sentence(s) read one word per syllable (segmenter fallback)", file=sys.stderr)
+        print(f"warning: {fallbacks} sentence(s) read one word per syllable (segmenter fallback)", file=sys.stderr)
     return 0
+
+
+def _stdin_bytes() -> bytes:
+    buffer = getattr(sys.stdin, "buffer", None)
+    # bytes, so that `\r\n` stays as it is and offsets match the input; a test's StringIO has no buffer
+    return buffer.read() if buffer is not None else sys.stdin.read().encode("utf-8")
 
 
 def check_output_path(output: str, inputs: Sequence[str]) -> Path:
