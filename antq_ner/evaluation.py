@@ -47,6 +47,7 @@ import yaml
 from .bio import Sentence, Span, bio_to_spans, format_conll, repair_tags
 from .config import Config, ConfigError, check_paths, config_from_dict, list_folds, load_config
 from .io_utils import atomic_open, atomic_write_json, atomic_write_text
+from .provenance import provenance
 from .scoring import seqeval_scores
 from .segment import SegmenterFallbackWarning
 
@@ -682,7 +683,7 @@ def evaluate_run(
     The CRF baseline trains on the run's train and dev articles (train only when evaluating on dev).
     """
     from .inference import Tagger
-    from .training import load_split_sentences
+    from .training import data_files, load_split_sentences
 
     model_dir = Path(model_dir)
     if split not in ("test", "dev"):
@@ -713,6 +714,7 @@ def evaluate_run(
         "data_split": cfg.data.split,
         "articles_by_part": recorded,  # from the checkpoint's metrics.json, as trained
         "segmenter_fallbacks": fallbacks,  # sentences read one word per syllable (segment.word_spans)
+        **provenance(data_files(cfg, recorded)),
         **evaluation_metrics(sentences, pred, systems, cfg.data.labels),
     }
     if skipped:
@@ -795,6 +797,8 @@ def cross_validate(
         "run_name": cfg.run_name,
         "model": [row["run_dir"] for row in fold_rows.values()],  # one checkpoint per fold
         "split": "cv",
+        **provenance(),
+        "data_sha256": {k: v for r in results.values() for k, v in r.metrics["data_sha256"].items()},
         **metrics,
         "cv": {
             "folds": fold_rows,

@@ -91,14 +91,14 @@ class Tagger:
             raise FileNotFoundError(f"{weights}: missing; the checkpoint is incomplete: copy it again or retrain")
         try:
             model = AutoModelForTokenClassification.from_pretrained(str(model_dir))
-        except Exception as e:  # safetensors, json and torch each raise their own kinds
+        except Exception as e:  # noqa: BLE001 -- safetensors, json and torch each raise their own kinds
             raise ValueError(
                 f"{model_dir}: cannot load the model ({type(e).__name__}: {e}); config.json or {weights.name} "
                 "is damaged (a truncated copy?): copy the checkpoint again or retrain"
             ) from None
         try:
             tokenizer = load_tokenizer(model_dir)
-        except Exception as e:
+        except Exception as e:  # noqa: BLE001 -- each tokenizer class fails its own way on a missing file
             present = sorted(p.name for p in model_dir.iterdir() if "token" in p.name or p.suffix in (".txt", ".codes"))
             raise ValueError(
                 f"{model_dir}: cannot load the tokenizer ({type(e).__name__}: {e}); its files here: "

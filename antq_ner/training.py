@@ -30,9 +30,10 @@ from .data import (
 )
 from .io_utils import atomic_write_json, atomic_write_text
 from .modeling import build_model, build_phobert_vocab, load_tokenizer, max_input_subwords
+from .provenance import provenance
 from .scoring import seqeval_scores
 
-__all__ = ["CONFIG_FILE", "PREPROCESSING_FILE", "DevScorer", "load_split_sentences", "train"]
+__all__ = ["CONFIG_FILE", "PREPROCESSING_FILE", "DevScorer", "data_files", "load_split_sentences", "train"]
 
 PREPROCESSING_FILE = "preprocessing.json"  # what the tokenizer must be fed, read back at inference
 CONFIG_FILE = "training_config.yaml"
@@ -66,6 +67,14 @@ def load_split_sentences(cfg: Config, split: dict[str, list[str]] | None = None)
     if not parts["train"] or not parts["dev"]:
         raise ConfigError(f"data.split {cfg.data.split!r}: the train and dev parts need at least one sentence")
     return parts
+
+
+def data_files(cfg: Config, split: dict[str, list[str]]) -> list[Path]:
+    """Every file a run's sentences come from: the split's articles, the extra training data, the splits."""
+    files = [Path(cfg.data.bio_dir) / f"{doc}.conll" for ids in split.values() for doc in ids]
+    if cfg.data.extra_train_dir is not None:
+        files += sorted(Path(cfg.data.extra_train_dir).glob("*.conll"))
+    return [*files, Path(cfg.data.splits_file)]
 
 
 class DevScorer:
@@ -291,6 +300,7 @@ def train(cfg: Config, resume: bool = False) -> dict:
         "dev_metric": "seqeval micro F1, strict IOB2, syllable level",
         "train_runtime_s": round(time.time() - started, 1),
         "mixed_precision": resolved_precision(cfg.training.mixed_precision),
+        **provenance(data_files(cfg, load_split(cfg))),
     }
     if trainer.is_world_process_zero():
         _write_checkpoint(trainer, cfg, labels, metrics)

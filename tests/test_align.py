@@ -9,11 +9,11 @@ import warnings
 
 import pytest
 
+from antq_ner import segment
 from antq_ner.align import IGNORE_INDEX, encode_windows, plan_windows
 from antq_ner.data import assemble_word_predictions
-from antq_ner.text import read_sentences
-from antq_ner import segment
 from antq_ner.segment import align_segmented, syllable_to_word_tags, words_to_syllable_tags
+from antq_ner.text import read_sentences
 
 CLS, SEP = 0, 2
 

@@ -79,7 +79,7 @@ def test_run_baselines_adds_the_ensemble_of_a_confident_encoder_and_the_crf() ->
     systems, _ = run_baselines(sentences[:1], sentences, encoder=(encoder(True), labels))
     pooled, crf_only = systems[ENSEMBLE_NAME].tags, systems[baselines.CRF_NAME].tags
     assert all(not check_bio(p) for p in pooled)
-    matches = lambda pred: sum(p == g for ps, gs in zip(pred, gold) for p, g in zip(ps, gs))  # noqa: E731
+    matches = lambda pred: sum(p == g for ps, gs in zip(pred, gold) for p, g in zip(ps, gs))
     assert matches(pooled) > matches(crf_only)
     crf = baselines.train_crf(sentences[:1])
     marginals = crf.marginals(sentences[0].tokens)

@@ -316,3 +316,19 @@ def test_damaged_metrics_json_is_named(tiny_checkpoint: Path, tmp_path: Path):
     (model / "metrics.json").write_text("{", encoding="utf-8")
     with pytest.raises(ValueError, match=r"metrics\.json: no readable 'split' record"):
         evaluate_run(model, "test", baselines=False, write=False)
+
+
+def test_metrics_record_their_provenance(tiny_checkpoint: Path):
+    from antq_ner.provenance import file_sha256
+
+    for path in (tiny_checkpoint / "metrics.json", tiny_checkpoint / "eval" / "test" / "metrics.json"):
+        if not path.exists():
+            from antq_ner.evaluation import evaluate_run
+
+            evaluate_run(tiny_checkpoint, "test", baselines=False)
+        metrics = json.loads(path.read_text(encoding="utf-8"))
+        assert len(metrics["git_commit"]) == 40 and isinstance(metrics["git_dirty"], bool)
+        bac_lieu = REPO / "annotations" / "bio" / "bac-lieu-2023-05-31.conll"
+        assert metrics["data_sha256"][str(bac_lieu)] == file_sha256(bac_lieu)
+        assert {"torch", "transformers", "tokenizers", "pyvi", "antq-ner"} <= set(metrics["versions"])
+        assert metrics["versions"]["torch"]
