@@ -233,8 +233,46 @@ def _apply_override(data: dict, assignment: str) -> None:
     node[parts[-1]] = yaml.safe_load(raw)
 
 
+_PATH_KEYS = ("output_dir", "data.bio_dir", "data.splits_file", "data.extra_train_dir", "model.name_or_path")
+
+
+def project_root(config_path: Path) -> Path:
+    """The folder a config's relative paths start from: the nearest folder above the config file
+    holding `pyproject.toml` or `.git` (this repository for configs/*.yaml), else the config's own folder."""
+    folder = config_path.resolve().parent
+    for candidate in (folder, *folder.parents):
+        if (candidate / "pyproject.toml").is_file() or (candidate / ".git").exists():
+            return candidate
+    return folder
+
+
+def _resolve_paths(data: dict, base: Path, only: str | None = None) -> None:
+    """Make the relative paths of `data` absolute against `base` (in place), so a run works from any
+    folder and its saved config names the files it used. A hub name (`vinai/phobert-base-v2`) and
+    `bundled:` names stay as they are: `model.name_or_path` is a path only where it exists or starts with `.`."""
+    for key in _PATH_KEYS:
+        if only is not None and key != only:
+            continue
+        *sections, name = key.split(".")
+        node = data
+        for section in sections:
+            node = node.get(section) if isinstance(node, dict) else None
+        if not isinstance(node, dict) or not isinstance(node.get(name), str):
+            continue
+        value = Path(node[name]).expanduser()
+        if value.is_absolute():
+            continue
+        if key == "model.name_or_path" and not (node[name].startswith(".") or (base / value).exists()):
+            continue
+        node[name] = str((base / value).resolve())
+
+
 def load_config(path: str | Path, overrides: list[str] = ()) -> Config:
-    """Read a YAML config, apply `--set key=value` overrides, validate keys, types and paths."""
+    """Read a YAML config, apply `--set key=value` overrides, validate keys, types and paths.
+
+    Relative paths in the file start from its project folder (`project_root`), relative paths of
+    an override from the current folder; both are stored absolute.
+    """
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file {path} not found (the configs are in configs/)")
@@ -244,8 +282,10 @@ def load_config(path: str | Path, overrides: list[str] = ()) -> Config:
         raise ConfigError(f"{path}: not valid YAML: {e}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
+    _resolve_paths(data, project_root(path))
     for assignment in overrides:
         _apply_override(data, assignment)
+        _resolve_paths(data, Path.cwd(), only=assignment.partition("=")[0])
     try:
         cfg = config_from_dict(data)
     except ConfigError as e:

@@ -21,8 +21,12 @@ def write(tmp_path, data, name="c.yaml"):
 
 @pytest.fixture
 def base(monkeypatch) -> dict:
-    monkeypatch.chdir(REPO)
-    return yaml.safe_load((REPO / "configs" / "offline.yaml").read_text(encoding="utf-8"))
+    """configs/offline.yaml with its paths made absolute: the tests write their configs elsewhere."""
+    data = yaml.safe_load((REPO / "configs" / "offline.yaml").read_text(encoding="utf-8"))
+    data["output_dir"] = str(REPO / data["output_dir"])
+    for key in ("bio_dir", "splits_file", "extra_train_dir"):
+        data["data"][key] = str(REPO / data["data"][key])
+    return data
 
 
 RUN_CONFIGS = [p for p in CONFIGS if "splits" not in (yaml.safe_load(p.read_text(encoding="utf-8")) or {})]
@@ -78,7 +82,7 @@ def test_overrides_are_typed_and_checked(base, tmp_path):
 
 def test_missing_paths_are_errors_before_training(base, tmp_path):
     bad = dict(base, data=dict(base["data"], bio_dir="no/such/folder"))
-    with pytest.raises(ConfigError, match="data.bio_dir: folder no/such/folder not found"):
+    with pytest.raises(ConfigError, match=f"data.bio_dir: folder {tmp_path}/no/such/folder not found"):
         load_config(write(tmp_path, bad))
     bad = dict(base, data=dict(base["data"], split="fold-nowhere"))
     with pytest.raises(ConfigError, match="'fold-nowhere' is not in"):
@@ -128,14 +132,15 @@ def test_extra_training_data_may_never_be_held_out(base, tmp_path):
     (extra / "bac-lieu-2023-05-31.conll").write_text("", encoding="utf-8")  # the default split's test article
     with pytest.raises(ConfigError, match="a dev or test article of split 'default'"):
         load_config(write(tmp_path, dict(base, data=dict(base["data"], extra_train_dir=str(extra)))))
-    cfg = load_config(write(tmp_path, dict(base, data=dict(base["data"], extra_train_dir="annotations/synthetic/bio"))))
-    assert cfg.data.extra_train_dir == "annotations/synthetic/bio"
+    synthetic = str(REPO / "annotations" / "synthetic" / "bio")
+    cfg = load_config(write(tmp_path, dict(base, data=dict(base["data"], extra_train_dir=synthetic))))
+    assert cfg.data.extra_train_dir == synthetic
 
 
 def test_the_extra_training_data_joins_the_train_part_only(base, tmp_path):
     from antq_ner.training import load_split_sentences
 
-    data = dict(base["data"], extra_train_dir="annotations/synthetic/bio")
+    data = dict(base["data"], extra_train_dir=str(REPO / "annotations" / "synthetic" / "bio"))
     parts = load_split_sentences(load_config(write(tmp_path, dict(base, data=data))))
     plain = load_split_sentences(load_config(write(tmp_path, dict(base, data=dict(data, extra_train_dir=None)))))
     assert len(parts["train"]) - len(plain["train"]) >= 450
@@ -155,3 +160,24 @@ def test_a_bundled_backbone_needs_its_package(base, tmp_path, monkeypatch):
 def test_run_name_is_one_folder_name(base, tmp_path, name):
     with pytest.raises(ConfigError, match="run_name: .* must be one folder name"):
         load_config(write(tmp_path, {**base, "run_name": name}))
+
+
+def test_relative_paths_start_from_the_project_folder_of_the_config(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # anywhere but the repository
+    cfg = load_config(REPO / "configs" / "offline.yaml", ["output_dir=runs"])
+    assert cfg.data.bio_dir == str(REPO / "annotations" / "bio")
+    assert cfg.data.splits_file == str(REPO / "configs" / "splits.yaml")
+    assert cfg.output_dir == str(tmp_path / "runs")  # an override is relative to where it was typed
+    assert cfg.model.name_or_path == "bundled:multilingual-e5-small"
+    hub = load_config(REPO / "configs" / "phobert-base-v2.yaml")
+    assert hub.model.name_or_path == "vinai/phobert-base-v2"  # a hub name is not a path
+    # a config outside any project: paths start from its own folder
+    (tmp_path / "proj" / "bio").mkdir(parents=True)
+    for p in (REPO / "annotations" / "bio").glob("*.conll"):
+        (tmp_path / "proj" / "bio" / p.name).write_bytes(p.read_bytes())
+    (tmp_path / "proj" / "splits.yaml").write_bytes((REPO / "configs" / "splits.yaml").read_bytes())
+    data = yaml.safe_load((REPO / "configs" / "offline.yaml").read_text(encoding="utf-8"))
+    data["data"].update(bio_dir="bio", splits_file="splits.yaml", extra_train_dir=None)
+    monkeypatch.chdir(REPO)
+    cfg = load_config(write(tmp_path / "proj", data))
+    assert cfg.data.bio_dir == str(tmp_path / "proj" / "bio")
