@@ -13,9 +13,11 @@ Both return syllable IOB2 tags, one per input token, always well-formed.
 from __future__ import annotations
 
 import difflib
+import shutil
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .bio import repair_tags
@@ -149,6 +151,23 @@ class CrfTagger:
 
     def features(self, tokens: Sequence[str]) -> list[dict[str, object]]:
         return syllable_features(tokens, segment_word_spans(list(tokens), self.segmenter))
+
+    def save(self, path: Path) -> None:
+        """The CRF's model file (crfsuite's own binary format), copied to `path`."""
+        shutil.copyfile(self.crf.modelfile.name, path)
+
+    @classmethod
+    def load(cls, path: Path, segmenter: str = "pyvi") -> CrfTagger:
+        import sklearn_crfsuite
+
+        if not Path(path).is_file():
+            raise FileNotFoundError(f"{path}: CRF model file not found")
+        crf = sklearn_crfsuite.CRF(model_filename=str(path))
+        try:
+            crf.tagger_  # noqa: B018 -- opens the file now, so a damaged one fails here, named
+        except Exception as e:  # noqa: BLE001 -- crfsuite raises plain ValueError/OSError variants
+            raise ValueError(f"{path}: not a readable CRF model ({e})") from None
+        return cls(crf=crf, segmenter=segmenter)
 
     def marginals(self, tokens: Sequence[str]) -> list[dict[str, float]]:
         """Each syllable's probability of each label (forward-backward), one dict per token."""

@@ -53,6 +53,10 @@ class ModelConfig:
     # `bundled:multilingual-e5-small` (pre-trained weights a pip package ships, converted on first use
     # into models/backbones/; see antq_ner/backbone.py), or null: the from-scratch model of `offline`.
     name_or_path: str | None = "vinai/phobert-base-v2"
+    # The encoder pooled with a CRF over syllable features (antq_ner/ensemble.py): the weight of the
+    # CRF's per-syllable label probabilities, 0 to 1; the CRF is trained on the train and dev
+    # articles and saved in the checkpoint. null: the encoder alone.
+    crf_weight: float | None = None
     offline: OfflineModelConfig = field(default_factory=OfflineModelConfig)
 
 
@@ -200,6 +204,8 @@ def config_from_dict(data: dict) -> Config:
             raise ConfigError(f"{key}: {value!r} is below its minimum {minimum}")
     if cfg.training.head_lr_multiplier <= 0 or cfg.training.learning_rate <= 0:
         raise ConfigError("training.learning_rate and training.head_lr_multiplier must be positive")
+    if cfg.model.crf_weight is not None and not 0.0 <= cfg.model.crf_weight <= 1.0:
+        raise ConfigError(f"model.crf_weight: {cfg.model.crf_weight} must be between 0 and 1 (or null: no CRF)")
     name = cfg.run_name
     if not name or name in (".", "..") or any(c in name for c in "/\\") or name != name.strip():
         raise ConfigError(

@@ -2,8 +2,9 @@
 
 The encoder reads context; the CRF's features see a syllable's shape, affixes and exact neighbours
 (codes, capitalisation, digits). Where one is unsure the other decides: each syllable's
-distribution is `weight × encoder + (1 − weight) × CRF` (a linear opinion pool), and the best
-valid IOB2 path through the pooled log-probabilities is the answer (`decoding.viterbi_iob2`).
+distribution is `(1 − crf_weight) × encoder + crf_weight × CRF` (a linear opinion pool), and the
+best valid IOB2 path through the pooled log-probabilities is the answer (`decoding.viterbi_iob2`).
+A checkpoint trained with `model.crf_weight` holds its CRF (`crf.crfsuite`) and tags this way.
 """
 
 from __future__ import annotations
@@ -14,7 +15,14 @@ import numpy as np
 
 from .decoding import viterbi_iob2
 
-__all__ = ["ENSEMBLE_NAME", "crf_distribution", "pooled_tags", "syllable_distribution"]
+__all__ = [
+    "ENSEMBLE_NAME",
+    "crf_distribution",
+    "pooled_distribution",
+    "pooled_sentence",
+    "pooled_tags",
+    "syllable_distribution",
+]
 
 ENSEMBLE_NAME = "encoder + CRF (mean of marginals)"
 
@@ -53,11 +61,31 @@ def crf_distribution(marginals: Sequence[dict[str, float]], labels: Sequence[str
     return out
 
 
-def pooled_tags(encoder: np.ndarray, crf: np.ndarray, labels: Sequence[str], weight: float = 0.5) -> list[str]:
-    """Syllable IOB2 tags of the best valid path through `weight × encoder + (1 − weight) × crf`."""
+def pooled_distribution(encoder: np.ndarray, crf: np.ndarray, crf_weight: float) -> np.ndarray:
+    """`(1 − crf_weight) × encoder + crf_weight × crf` (syllables × labels)."""
     if encoder.shape != crf.shape:
         raise ValueError(f"encoder distribution {encoder.shape} and CRF distribution {crf.shape} differ in shape")
-    if not 0.0 <= weight <= 1.0:
-        raise ValueError(f"weight {weight}: expected a value in [0, 1]")
-    mixed = weight * encoder + (1.0 - weight) * crf
+    if not 0.0 <= crf_weight <= 1.0:
+        raise ValueError(f"crf_weight {crf_weight}: expected a value in [0, 1]")
+    return (1.0 - crf_weight) * encoder + crf_weight * crf
+
+
+def pooled_tags(encoder: np.ndarray, crf: np.ndarray, labels: Sequence[str], crf_weight: float = 0.5) -> list[str]:
+    """Syllable IOB2 tags of the best valid path through the pooled distribution."""
+    mixed = pooled_distribution(encoder, crf, crf_weight)
     return [labels[i] for i in viterbi_iob2(np.log(np.maximum(mixed, 1e-12)), labels)]
+
+
+def pooled_sentence(
+    tokens: Sequence[str], word_probs: np.ndarray, spans: Sequence[tuple[int, int]], crf, labels: Sequence[str],
+    crf_weight: float,
+) -> tuple[list[str], list[float]]:
+    """One sentence's tags and per-syllable probability of its tag, from the encoder's word
+    distributions and a `baselines.CrfTagger`."""
+    if not tokens:
+        return [], []
+    mixed = pooled_distribution(
+        syllable_distribution(word_probs, spans, labels), crf_distribution(crf.marginals(tokens), labels), crf_weight
+    )
+    best = viterbi_iob2(np.log(np.maximum(mixed, 1e-12)), labels)
+    return [labels[i] for i in best], [float(mixed[t, i]) for t, i in enumerate(best)]

@@ -77,6 +77,7 @@ __all__ = [
 ]
 
 MODEL_NAME = "model"
+ENCODER_NAME = "encoder alone (the checkpoint without its CRF)"
 ERROR_KINDS = ("exact", "wrong_type", "wrong_boundary", "wrong_boundary_type", "missed", "spurious")
 ERROR_DESCRIPTIONS = {
     "exact": "same span, same type (correct)",
@@ -643,11 +644,11 @@ def run_baselines(
     """The CRF (trained on `train_sentences`) and underthesea zero-shot on `sentences`.
 
     With `encoder` (the model's `Tagger.word_distributions` for `sentences`, and its labels), also the
-    ensemble of the model and this CRF (`ensemble.pooled_tags`, equal weights).
+    ensemble of the model and this CRF (`ensemble.pooled_sentence`, equal weights).
     Returns (predictions by name, reasons for the baselines that could not run, e.g. a missing package).
     """
     from .baselines import CRF_NAME, UNDERTHESEA_NAME, UNDERTHESEA_TYPES, train_crf, underthesea_predict
-    from .ensemble import ENSEMBLE_NAME, crf_distribution, pooled_tags, syllable_distribution
+    from .ensemble import ENSEMBLE_NAME, pooled_sentence
 
     tokens = [list(s.tokens) for s in sentences]
     out: dict[str, SystemPredictions] = {}
@@ -661,12 +662,7 @@ def run_baselines(
         if encoder is not None:
             distributions, labels = encoder
             out[ENSEMBLE_NAME] = SystemPredictions(
-                [
-                    pooled_tags(syllable_distribution(p, sp, labels), crf_distribution(crf.marginals(t), labels), labels)
-                    if t
-                    else []
-                    for (p, sp), t in zip(distributions, tokens)
-                ]
+                [pooled_sentence(t, p, sp, crf, labels, 0.5)[0] for t, (p, sp) in zip(tokens, distributions)]
             )
     try:
         out[UNDERTHESEA_NAME] = SystemPredictions(underthesea_predict(tokens), tuple(UNDERTHESEA_TYPES))
@@ -697,17 +693,31 @@ def evaluate_run(
     if not sentences:
         raise ConfigError(f"data.split {cfg.data.split!r}: the {split} part has no sentences")
     tagger = Tagger.from_pretrained(model_dir)
+    tokens = [list(s.tokens) for s in sentences]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", SegmenterFallbackWarning)
-        distributions = tagger.word_distributions([list(s.tokens) for s in sentences])
+        distributions = tagger.word_distributions(tokens)
     fallbacks = [str(w.message) for w in caught if issubclass(w.category, SegmenterFallbackWarning)]
-    pred = [t.tags for t in tagger.decode(distributions)]
+    encoder_pred = [t.tags for t in tagger.decode(distributions)]
+    pred = encoder_pred
+    if tagger.crf is not None:
+        from .ensemble import pooled_sentence
+
+        pred = [
+            pooled_sentence(t, p, sp, tagger.crf, tagger.labels, tagger.crf_weight)[0]
+            for t, (p, sp) in zip(tokens, distributions)
+        ]
     systems: dict[str, SystemPredictions] = {}
     skipped: dict[str, str] = {}
     if baselines:
         crf_train = parts["train"] + (parts["dev"] if split == "test" else [])
         # The CRF's features always use pyvi words, whatever the model's own segmenter: one baseline.
-        systems, skipped = run_baselines(crf_train, sentences, encoder=(distributions, tagger.labels))
+        # Beside it, the model's other form: the encoder alone for a checkpoint with a CRF, else the
+        # encoder pooled with this CRF.
+        pooled_with = None if tagger.crf is not None else (distributions, tagger.labels)
+        systems, skipped = run_baselines(crf_train, sentences, encoder=pooled_with)
+        if tagger.crf is not None:
+            systems[ENCODER_NAME] = SystemPredictions(encoder_pred)
     metrics = {
         "model": str(model_dir),
         "split": split,

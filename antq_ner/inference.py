@@ -35,6 +35,23 @@ def load_preprocessing(model_dir: Path) -> PreprocessingConfig:
     return PreprocessingConfig(**{k: v for k, v in data.items() if k in fields})
 
 
+def load_crf(model_dir: Path):
+    """The checkpoint's CRF and its weight (`ensemble.json`), or (None, 0.0) for an encoder alone."""
+    from .training import ENSEMBLE_FILE
+
+    path = model_dir / ENSEMBLE_FILE
+    if not path.is_file():
+        return None, 0.0
+    from .baselines import CrfTagger
+
+    try:
+        spec = json.loads(path.read_text(encoding="utf-8"))
+        file, weight, segmenter = spec["crf_file"], float(spec["crf_weight"]), spec["crf_segmenter"]
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
+        raise ValueError(f"{path}: damaged ({type(e).__name__}: {e}); copy the checkpoint again or retrain") from None
+    return CrfTagger.load(model_dir / file, segmenter), weight
+
+
 def plan_batches(lengths: Sequence[int], batch_size: int, max_padding: float = 0.1) -> list[list[int]]:
     """Indices of `lengths` grouped into batches: longest first, at most `batch_size` per batch.
 
@@ -63,16 +80,21 @@ def plan_batches(lengths: Sequence[int], batch_size: int, max_padding: float = 0
 class Tagger:
     """Predicts syllable BIO tags with a token-classification checkpoint.
 
-    Each sentence's words are decoded as the best valid IOB2 sequence (`decoding.viterbi_iob2`).
+    Each sentence's words are decoded as the best valid IOB2 sequence (`decoding.viterbi_iob2`). A
+    checkpoint with a CRF (`ensemble.json`) pools the encoder's and the CRF's per-syllable label
+    probabilities first (`ensemble.pooled_sentence`); `decode` is the encoder alone.
     """
 
-    def __init__(self, model, tokenizer, prep: PreprocessingConfig, batch_size: int = 32):
+    def __init__(self, model, tokenizer, prep: PreprocessingConfig, batch_size: int = 32, crf=None,
+                 crf_weight: float = 0.0):
         self.model = model.eval()
         self.tokenizer = tokenizer
         self.id2label = {int(k): v for k, v in model.config.id2label.items()}
         self.labels = [self.id2label[i] for i in range(len(self.id2label))]
         self.encoder = SentenceEncoder(tokenizer, self.labels, prep)
         self.batch_size = batch_size
+        self.crf = crf
+        self.crf_weight = crf_weight
 
     @classmethod
     def from_pretrained(cls, model_dir: str | Path, batch_size: int = 32, quantize: bool = False) -> Tagger:
@@ -107,7 +129,8 @@ class Tagger:
             ) from None
         if quantize:
             model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
-        return cls(model, tokenizer, prep, batch_size)
+        crf, crf_weight = load_crf(model_dir)
+        return cls(model, tokenizer, prep, batch_size, crf, crf_weight)
 
     def word_distributions(self, sentences: Sequence[Sequence[str]]) -> list[tuple[np.ndarray, list[tuple[int, int]]]]:
         """Per sentence: each word's probabilities over the labels (words × labels), and the word spans."""
@@ -136,7 +159,15 @@ class Tagger:
 
     def tag(self, sentences: Sequence[Sequence[str]]) -> list[TaggedSentence]:
         """Tags for each sentence of syllable tokens; every syllable gets exactly one prediction."""
-        return self.decode(self.word_distributions(sentences))
+        distributions = self.word_distributions(sentences)
+        if self.crf is None:
+            return self.decode(distributions)
+        from .ensemble import pooled_sentence
+
+        return [
+            TaggedSentence(*pooled_sentence(list(tokens), probs, spans, self.crf, self.labels, self.crf_weight))
+            for tokens, (probs, spans) in zip(sentences, distributions)
+        ]
 
     def decode(self, distributions: Sequence[tuple[np.ndarray, list[tuple[int, int]]]]) -> list[TaggedSentence]:
         """`word_distributions`' output as syllable tags, each with its word's probability."""

@@ -37,6 +37,8 @@ __all__ = ["CONFIG_FILE", "PREPROCESSING_FILE", "DevScorer", "data_files", "load
 
 PREPROCESSING_FILE = "preprocessing.json"  # what the tokenizer must be fed, read back at inference
 CONFIG_FILE = "training_config.yaml"
+ENSEMBLE_FILE = "ensemble.json"  # present when the checkpoint pools its encoder with a CRF
+CRF_FILE = "crf.crfsuite"
 
 
 def load_split_sentences(cfg: Config, split: dict[str, list[str]] | None = None) -> dict[str, list[Sentence]]:
@@ -303,7 +305,14 @@ def train(cfg: Config, resume: bool = False) -> dict:
         **provenance(data_files(cfg, load_split(cfg))),
     }
     if trainer.is_world_process_zero():
-        _write_checkpoint(trainer, cfg, labels, metrics)
+        crf = None
+        if cfg.model.crf_weight is not None:
+            from .baselines import train_crf
+
+            # Train and dev: the dev article chose the encoder's epoch; the CRF has no epochs to choose.
+            crf = train_crf([*parts["train"], *parts["dev"]])
+            metrics["crf"] = {"weight": cfg.model.crf_weight, "trained_on": "train and dev sentences"}
+        _write_checkpoint(trainer, cfg, labels, metrics, crf)
     return metrics
 
 
@@ -327,7 +336,7 @@ def preprocessing_settings(cfg: Config) -> dict:
     }
 
 
-def _write_checkpoint(trainer, cfg: Config, labels: list[str], metrics: dict) -> None:
+def _write_checkpoint(trainer, cfg: Config, labels: list[str], metrics: dict, crf=None) -> None:
     """Write the final files next to each other, each by rename: no half-written file is ever visible."""
     from .model_card import model_card
 
@@ -338,6 +347,10 @@ def _write_checkpoint(trainer, cfg: Config, labels: list[str], metrics: dict) ->
     atomic_write_text(staging / CONFIG_FILE, yaml.safe_dump(config_to_dict(cfg), sort_keys=False, allow_unicode=True))
     atomic_write_json(staging / PREPROCESSING_FILE, preprocessing_settings(cfg))
     atomic_write_text(staging / "labels.txt", "\n".join(labels) + "\n")
+    if crf is not None:
+        crf.save(staging / CRF_FILE)
+        atomic_write_json(staging / ENSEMBLE_FILE, {"crf_file": CRF_FILE, "crf_weight": cfg.model.crf_weight,
+                                                     "crf_segmenter": crf.segmenter})
     atomic_write_json(staging / "metrics.json", metrics)
     atomic_write_text(staging / "README.md", model_card(cfg, labels, metrics))
     for item in staging.iterdir():
