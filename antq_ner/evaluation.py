@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import io
-import json
 import math
 import shutil
 import statistics
@@ -42,10 +41,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from .bio import Sentence, Span, bio_to_spans, format_conll, repair_tags
-from .config import Config, ConfigError, check_paths, config_from_dict, list_folds, load_config
+from .checkpoint import read_run_config, recorded_split
+from .config import Config, ConfigError, check_paths, list_folds, load_config
 from .io_utils import atomic_open, atomic_write_json, atomic_write_text
 from .provenance import provenance
 from .scoring import seqeval_scores
@@ -68,7 +66,6 @@ __all__ = [
     "main",
     "plot_confusion",
     "plot_per_type_f1",
-    "read_run_config",
     "render_report",
     "restrict_tags",
     "run_baselines",
@@ -599,28 +596,6 @@ class EvalResult:
     predictions: list[list[str]]
     baselines: dict[str, SystemPredictions] = field(default_factory=dict)
     out_dir: Path | None = None
-
-
-def read_run_config(model_dir: str | Path) -> Config:
-    from .training import CONFIG_FILE
-
-    path = Path(model_dir) / CONFIG_FILE
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} not found: {model_dir} is not a checkpoint written by train.py")
-    return config_from_dict(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
-
-
-def recorded_split(model_dir: Path) -> dict[str, list[str]]:
-    """The article ids of each part as the run trained on them (its metrics.json), whatever
-    `configs/splits.yaml` says now: an edited split must not put a training article into the test."""
-    path = model_dir / "metrics.json"
-    try:
-        split = json.loads(path.read_text(encoding="utf-8"))["split"]
-        return {part: list(split[part]) for part in ("train", "dev", "test")}
-    except FileNotFoundError:
-        raise FileNotFoundError(f"{path} not found: {model_dir} is not a checkpoint written by train.py") from None
-    except (json.JSONDecodeError, KeyError, TypeError) as e:
-        raise ValueError(f"{path}: no readable 'split' record ({e}); the file is damaged, retrain the run") from None
 
 
 def check_unseen(parts: Mapping[str, Sequence[Sentence]], split: str) -> None:

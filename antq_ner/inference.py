@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from .checkpoint import load_crf, load_preprocessing
 from .config import PreprocessingConfig
 from .data import SentenceEncoder, decode_words
 
-__all__ = ["TaggedSentence", "Tagger", "load_preprocessing"]
+__all__ = ["TaggedSentence", "Tagger", "plan_batches"]
 
 
 @dataclass(frozen=True)
@@ -20,36 +20,6 @@ class TaggedSentence:
     tags: list[str]  # one per syllable token
     scores: list[float]  # probability of the predicted tag of the word each syllable belongs to
 
-
-
-def load_preprocessing(model_dir: Path) -> PreprocessingConfig:
-    from .training import PREPROCESSING_FILE
-
-    path = Path(model_dir) / PREPROCESSING_FILE
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} not found: {model_dir} is not a checkpoint written by train.py")
-    data = json.loads(path.read_text(encoding="utf-8"))
-    if str(data.get("tokenizer_input", "")).startswith("word-segmented"):  # written before the key existed
-        data["tokenizer_input"] = "segmented-words"
-    fields = PreprocessingConfig.__dataclass_fields__
-    return PreprocessingConfig(**{k: v for k, v in data.items() if k in fields})
-
-
-def load_crf(model_dir: Path):
-    """The checkpoint's CRF and its weight (`ensemble.json`), or (None, 0.0) for an encoder alone."""
-    from .training import ENSEMBLE_FILE
-
-    path = model_dir / ENSEMBLE_FILE
-    if not path.is_file():
-        return None, 0.0
-    from .baselines import CrfTagger
-
-    try:
-        spec = json.loads(path.read_text(encoding="utf-8"))
-        file, weight, segmenter = spec["crf_file"], float(spec["crf_weight"]), spec["crf_segmenter"]
-    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
-        raise ValueError(f"{path}: damaged ({type(e).__name__}: {e}); copy the checkpoint again or retrain") from None
-    return CrfTagger.load(model_dir / file, segmenter), weight
 
 
 def plan_batches(lengths: Sequence[int], batch_size: int, max_padding: float = 0.1) -> list[list[int]]:

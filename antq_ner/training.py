@@ -7,19 +7,18 @@ and gradient synchronisation); only the main process writes the final checkpoint
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 from .augment import augment_sentences
 from .backbone import resolve_backbone
 from .bio import Sentence, check_bio
-from .config import Config, ConfigError, config_to_dict, load_split
+from .checkpoint import write_checkpoint
+from .config import Config, ConfigError, load_split
 from .corpus import load_sentences
 from .data import (
     SentenceEncoder,
@@ -28,17 +27,12 @@ from .data import (
     decode_words,
     sentences_to_dataset,
 )
-from .io_utils import atomic_write_json, atomic_write_text
 from .modeling import build_model, build_phobert_vocab, load_tokenizer, max_input_subwords
 from .provenance import provenance
 from .scoring import seqeval_scores
 
-__all__ = ["CONFIG_FILE", "PREPROCESSING_FILE", "DevScorer", "data_files", "load_split_sentences", "train"]
+__all__ = ["DevScorer", "data_files", "load_split_sentences", "train"]
 
-PREPROCESSING_FILE = "preprocessing.json"  # what the tokenizer must be fed, read back at inference
-CONFIG_FILE = "training_config.yaml"
-ENSEMBLE_FILE = "ensemble.json"  # present when the checkpoint pools its encoder with a CRF
-CRF_FILE = "crf.crfsuite"
 
 
 def load_split_sentences(cfg: Config, split: dict[str, list[str]] | None = None) -> dict[str, list[Sentence]]:
@@ -312,49 +306,7 @@ def train(cfg: Config, resume: bool = False) -> dict:
             # Train and dev: the dev article chose the encoder's epoch; the CRF has no epochs to choose.
             crf = train_crf([*parts["train"], *parts["dev"]])
             metrics["crf"] = {"weight": cfg.model.crf_weight, "trained_on": "train and dev sentences"}
-        _write_checkpoint(trainer, cfg, labels, metrics, crf)
+        write_checkpoint(trainer, cfg, labels, metrics, crf)
     return metrics
 
 
-def preprocessing_settings(cfg: Config) -> dict:
-    p = cfg.preprocessing
-    return {
-        "unicode_normalization": "NFC",
-        "tone_placement": "old-style (hoà, uỷ)" if p.tone_normalization else "as written",
-        "tone_normalization": p.tone_normalization,
-        "tokenizer_input": p.tokenizer_input,
-        "tokenizer_input_means": (
-            "the syllables of each word joined by '_' (Bộ_Công_an), words separated by spaces"
-            if p.tokenizer_input == "segmented-words"
-            else "syllables as written (NFC), one tokenizer word each; the first subword of a segmenter word "
-            "carries the word's label"
-        ),
-        "segmenter": p.segmenter,
-        "label_all_subwords": p.label_all_subwords,
-        "max_subwords": p.max_subwords,
-        "window_overlap": p.window_overlap,
-    }
-
-
-def _write_checkpoint(trainer, cfg: Config, labels: list[str], metrics: dict, crf=None) -> None:
-    """Write the final files next to each other, each by rename: no half-written file is ever visible."""
-    from .model_card import model_card
-
-    run_dir = cfg.run_dir
-    staging = run_dir / ".staging"
-    shutil.rmtree(staging, ignore_errors=True)
-    trainer.save_model(str(staging))
-    atomic_write_text(staging / CONFIG_FILE, yaml.safe_dump(config_to_dict(cfg), sort_keys=False, allow_unicode=True))
-    atomic_write_json(staging / PREPROCESSING_FILE, preprocessing_settings(cfg))
-    atomic_write_text(staging / "labels.txt", "\n".join(labels) + "\n")
-    if crf is not None:
-        crf.save(staging / CRF_FILE)
-        atomic_write_json(staging / ENSEMBLE_FILE, {"crf_file": CRF_FILE, "crf_weight": cfg.model.crf_weight,
-                                                     "crf_segmenter": crf.segmenter})
-    atomic_write_json(staging / "metrics.json", metrics)
-    atomic_write_text(staging / "README.md", model_card(cfg, labels, metrics))
-    for item in staging.iterdir():
-        if item.name == "training_args.bin":
-            continue
-        os.replace(item, run_dir / item.name)
-    shutil.rmtree(staging, ignore_errors=True)

@@ -158,7 +158,7 @@ def test_freezing_and_the_head_learning_rate(tmp_path):
 
 
 def test_a_checkpoint_written_before_tokenizer_input_existed_still_reads_words(tmp_path):
-    from antq_ner.inference import load_preprocessing
+    from antq_ner.checkpoint import load_preprocessing
 
     legacy = {"segmenter": "pyvi", "tokenizer_input": "word-segmented syllables joined by '_', words separated by spaces",
               "word_joiner": "_", "max_subwords": 256}
@@ -191,3 +191,11 @@ def test_max_subwords_beyond_the_model_positions_is_refused_before_training(tmp_
     with pytest.raises(ConfigError, match=r"max_subwords: 300, but the model reads at most 256 subwords"):
         train(load_config(REPO / "configs" / "scratch.yaml", overrides))
     assert not (tmp_path / "long").exists()
+
+
+def test_preprocessing_json_with_an_unknown_key_is_refused(tmp_path):
+    from antq_ner.checkpoint import load_preprocessing
+
+    (tmp_path / "preprocessing.json").write_text(json.dumps({"segmenter": "pyvi", "lowercase": True}), encoding="utf-8")
+    with pytest.raises(ValueError, match=r"preprocessing\.json: unknown setting\(s\) lowercase"):
+        load_preprocessing(tmp_path)
