@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from .labels import ENTITY_TYPES
+
 __all__ = ["evaluate_main", "main", "predict_main", "train_main"]
 
 
@@ -22,9 +24,10 @@ def _corpus(args: argparse.Namespace) -> int:
     from .validate import validate_corpus
 
     annotations = Path(args.annotations)
+    types = tuple(t.strip() for t in args.labels.split(",") if t.strip())
     if args.action == "build":
         try:
-            corpus = build_corpus(annotations)
+            corpus = build_corpus(annotations, types)
         except CorpusError as e:
             print(f"error: {e}", file=sys.stderr)
             return 1
@@ -32,13 +35,13 @@ def _corpus(args: argparse.Namespace) -> int:
         return 0
     if args.action == "validate":
         bio_dir = Path(args.bio_dir) if args.bio_dir else annotations / "bio"
-        problems = validate_corpus(bio_dir, args.raw_dir, args.documents)
+        problems = validate_corpus(bio_dir, args.raw_dir, args.documents, types)
         for p in problems:
             print(p, file=sys.stderr)
         print(f"{len(problems)} problem(s) in {bio_dir}" if problems else f"{bio_dir}: valid")
         return 1 if problems else 0
     docs = load_documents(annotations / "documents.yaml")
-    stats = corpus_statistics({d.id: load_sentences(annotations / "bio", [d.id]) for d in docs})
+    stats = corpus_statistics({d.id: load_sentences(annotations / "bio", [d.id]) for d in docs}, types)
     if any(d.synthetic for d in docs):  # the team's reports: one row per topic
         print(format_statistics(topic_statistics(stats, docs), key="topic"))
     else:
@@ -67,6 +70,8 @@ def main(argv: list[str] | None = None) -> int:
     corpus.add_argument("--bio-dir", help="validate: folder of .conll files (default: ANNOTATIONS/bio)")
     corpus.add_argument("--raw-dir", help="validate: folder of raw reports (default: BIO_DIR/../raw)")
     corpus.add_argument("--documents", help="validate: documents.yaml (default: BIO_DIR/../documents.yaml)")
+    corpus.add_argument("--labels", default=",".join(ENTITY_TYPES),
+                        help=f"comma-separated entity types, as a config's data.labels (default: {','.join(ENTITY_TYPES)})")
     corpus.set_defaults(run=_corpus)
     backbone = sub.add_parser(
         "backbone", help="convert a package's bundled pre-trained weights into a Hugging Face folder"

@@ -15,6 +15,7 @@ from pathlib import Path
 import yaml
 
 from .backbone import BackboneError, bundled_name, find_bundled_file
+from .labels import ENTITY_TYPES
 
 __all__ = [
     "Config",
@@ -65,7 +66,7 @@ class DataConfig:
     bio_dir: str = "annotations/bio"  # one <article id>.conll per article
     splits_file: str = "configs/splits.yaml"
     split: str = "default"  # a split or fold name of splits_file
-    labels: tuple[str, ...] = ("PERSON", "RANK", "ORG", "PROGRAM", "QUANTITY")
+    labels: tuple[str, ...] = ENTITY_TYPES  # the entity types to learn (labels.py builds their IOB2 labels)
     max_sentences: int | None = None  # keep only the first N sentences of each part (smoke tests)
     # Mention-replacement augmentation: this many extra copies of each training sentence, each mention
     # swapped for another training mention of its type, place names inside ORG from a gazetteer.

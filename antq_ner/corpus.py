@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
 from .bio import Sentence, Span, bio_to_spans, read_conll, spans_to_bio, write_conll
+from .labels import ENTITY_TYPES
 from .markup import MarkupError, parse_markup
 from .text import split_sentences
 
 __all__ = [
-    "ENTITY_TYPES",
     "CorpusError",
     "Document",
     "build_corpus",
@@ -25,7 +26,6 @@ __all__ = [
     "topic_statistics",
 ]
 
-ENTITY_TYPES = ("PERSON", "RANK", "ORG", "PROGRAM", "QUANTITY")
 
 
 class CorpusError(ValueError):
@@ -157,14 +157,16 @@ def load_sentences(bio_dir: Path, doc_ids: list[str] | tuple[str, ...]) -> list[
     return sentences
 
 
-def corpus_statistics(corpus: dict[str, list[Sentence]]) -> dict[str, dict[str, int]]:
+def corpus_statistics(
+    corpus: dict[str, list[Sentence]], types: Sequence[str] = ENTITY_TYPES
+) -> dict[str, dict[str, int]]:
     stats = {}
     for doc_id, sentences in corpus.items():
         counts = Counter(span.label for s in sentences for span in bio_to_spans(s.tags))
         stats[doc_id] = {
             "sentences": len(sentences),
             "tokens": sum(len(s.tokens) for s in sentences),
-            **{t: counts.get(t, 0) for t in ENTITY_TYPES},
+            **{t: counts.get(t, 0) for t in types},
         }
     return stats
 
@@ -175,7 +177,7 @@ def topic_statistics(stats: dict[str, dict[str, int]], docs: list[Document]) -> 
     out: dict[str, Counter] = {}
     for doc_id, row in stats.items():
         out.setdefault(topic_of[doc_id], Counter({"reports": 0})).update({"reports": 1, **row})
-    columns = ["reports", "sentences", "tokens", *ENTITY_TYPES]
+    columns = ["reports", *next(iter(stats.values()))]
     return {topic: {c: row[c] for c in columns} for topic, row in out.items()}
 
 

@@ -15,12 +15,7 @@ from .decoding import viterbi_iob2
 from .segment import syllable_to_word_tags, word_spans, words_to_syllable_tags
 from .text import normalize_for_model
 
-__all__ = ["SentenceEncoder", "assemble_word_predictions", "bio_labels", "decode_words", "sentences_to_dataset"]
-
-
-def bio_labels(types: Sequence[str]) -> list[str]:
-    """`O` then `B-X`, `I-X` for each type, in the config's order."""
-    return ["O"] + [f"{p}-{t}" for t in types for p in ("B", "I")]
+__all__ = ["SentenceEncoder", "assemble_word_predictions", "decode_words", "sentences_to_dataset"]
 
 
 class SentenceEncoder:

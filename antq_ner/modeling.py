@@ -96,7 +96,7 @@ def build_model(model_cfg: ModelConfig, labels: list[str], vocab_size: int | Non
     from transformers import AutoModelForTokenClassification, RobertaForTokenClassification
 
     id2label = dict(enumerate(labels))
-    label2id = {label: i for i, label in id2label.items()}
+    label2id = {label: i for i, label in id2label.items()}  # labels: bio_labels(types), labels.py
     if model_cfg.name_or_path is not None:
         from .backbone import resolve_backbone
 

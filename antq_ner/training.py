@@ -23,10 +23,10 @@ from .corpus import load_sentences
 from .data import (
     SentenceEncoder,
     assemble_word_predictions,
-    bio_labels,
     decode_words,
     sentences_to_dataset,
 )
+from .labels import bio_labels, label_maps
 from .modeling import build_model, build_phobert_vocab, load_tokenizer, max_input_subwords
 from .provenance import provenance
 from .scoring import seqeval_scores
@@ -234,7 +234,7 @@ def train(cfg: Config, resume: bool = False) -> dict:
     set_seed(cfg.training.seed)
     parts = load_split_sentences(cfg)
     labels = bio_labels(cfg.data.labels)
-    id2label = dict(enumerate(labels))
+    id2label, _ = label_maps(cfg.data.labels)
     run_dir = cfg.run_dir
     checkpoints = run_dir / "checkpoints"
     if resume and not any(checkpoints.glob("checkpoint-*")):

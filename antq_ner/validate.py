@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .bio import BioError, Sentence, check_bio, read_conll
-from .corpus import ENTITY_TYPES, load_documents
+from .corpus import load_documents
+from .labels import ENTITY_TYPES
 
 __all__ = ["Problem", "validate_corpus"]
 

@@ -18,7 +18,8 @@ sys.path.insert(0, str(REPO))
 
 
 def measure(tokenizer, prep, sentences) -> list[str]:
-    from antq_ner.data import SentenceEncoder, bio_labels
+    from antq_ner.data import SentenceEncoder
+    from antq_ner.labels import bio_labels
 
     encoder = SentenceEncoder(tokenizer, bio_labels(["ORG"]), prep)
     pieces = unknown = longest = syllables = 0

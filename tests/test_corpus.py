@@ -8,13 +8,13 @@ from conftest import ANNOTATIONS, FIXTURES, REPO
 from antq_ner.bio import bio_to_spans, read_conll
 from antq_ner.cli import main
 from antq_ner.corpus import (
-    ENTITY_TYPES,
     build_corpus,
     corpus_statistics,
     format_statistics,
     load_documents,
     load_sentences,
 )
+from antq_ner.labels import ENTITY_TYPES
 from antq_ner.validate import validate_corpus
 
 DOCS = load_documents(ANNOTATIONS / "documents.yaml")
@@ -150,3 +150,13 @@ def test_readme_lists_both_corpora(capsys):
     assert table.startswith("| topic | reports |") and table in readme, (
         "annotations/README.md: paste `antq-ner corpus stats --annotations annotations/synthetic` again"
     )
+
+
+def test_corpus_tools_take_the_types_of_a_config(capsys):
+    # the label set is a parameter, not a global: statistics with two types have two type columns
+    assert main(["corpus", "stats", "--annotations", str(ANNOTATIONS), "--labels", "PERSON,ORG"]) == 0
+    header = capsys.readouterr().out.splitlines()[0]
+    assert header == "| article | sentences | tokens | PERSON | ORG |"
+    # a corpus that uses five types is not valid for a config of two
+    assert main(["corpus", "validate", "--annotations", str(ANNOTATIONS), "--labels", "PERSON,ORG"]) == 1
+    assert "unknown label 'RANK'" in capsys.readouterr().err

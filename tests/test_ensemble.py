@@ -11,9 +11,9 @@ from conftest import FIXTURES, REPO, tiny_config_overrides
 
 from antq_ner import baselines
 from antq_ner.bio import check_bio, read_conll
-from antq_ner.data import bio_labels
 from antq_ner.ensemble import ENSEMBLE_NAME, crf_distribution, pooled_tags, syllable_distribution
 from antq_ner.evaluation import run_baselines
+from antq_ner.labels import bio_labels
 
 LABELS = bio_labels(["PERSON", "ORG"])  # O, B-PERSON, I-PERSON, B-ORG, I-ORG
 TINY = FIXTURES / "corpus" / "bio" / "tiny.conll"

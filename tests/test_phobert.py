@@ -10,7 +10,8 @@ from conftest import ANNOTATIONS, REPO, tiny_config_overrides
 from antq_ner.align import plan_windows
 from antq_ner.config import PreprocessingConfig
 from antq_ner.corpus import load_sentences
-from antq_ner.data import SentenceEncoder, bio_labels
+from antq_ner.data import SentenceEncoder
+from antq_ner.labels import bio_labels
 
 PHOBERT_TOKENIZER = REPO.parent / "shared" / "phobert-tokenizer"
 pytestmark = pytest.mark.skipif(
