@@ -15,7 +15,7 @@ from .decoding import viterbi_iob2
 from .segment import syllable_to_word_tags, word_spans, words_to_syllable_tags
 from .text import normalize_for_model
 
-__all__ = ["SentenceEncoder", "assemble_word_predictions", "decode_words", "sentences_to_dataset"]
+__all__ = ["SentenceEncoder", "assemble_word_predictions", "decode_words", "sentences_to_dataset", "softmax"]
 
 
 class SentenceEncoder:
@@ -98,18 +98,29 @@ def assemble_word_predictions(
     sentence_index: Sequence[int],
     first_word: Sequence[int],
     word_positions: Sequence[Sequence[int]],
-    logits: np.ndarray,
-    n_words: Sequence[int],
+    rows: np.ndarray,
+    n_words: Sequence[int] | None = None,
+    out: list[np.ndarray] | None = None,
 ) -> list[np.ndarray]:
-    """Per sentence, the logits of each word (its first subword), gathered from its owning window."""
-    dims = logits.shape[-1]
-    out = [np.zeros((n, dims), dtype=np.float32) for n in n_words]
+    """Per sentence, the row (logits or probabilities) of each word's first subword, gathered from the
+    window that owns the word. Fills `out` in place when given (batch after batch at inference), else
+    new arrays of `n_words[i]` rows."""
+    if out is None:
+        out = [np.zeros((n, rows.shape[-1]), dtype=np.float32) for n in n_words]
     for row, (s, first, positions) in enumerate(zip(sentence_index, first_word, word_positions)):
-        out[s][first : first + len(positions)] = logits[row, positions]
+        out[s][first : first + len(positions)] = rows[row, positions]
     return out
 
 
-def decode_words(word_log_probs: np.ndarray, spans, labels: Sequence[str]) -> tuple[list[str], list[int]]:
-    """Syllable tags of the best valid IOB2 word sequence, and that sequence's label ids."""
-    best = viterbi_iob2(word_log_probs, labels)
-    return words_to_syllable_tags([labels[i] for i in best], spans), best
+def softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = np.exp(logits - logits.max(-1, keepdims=True))
+    return shifted / shifted.sum(-1, keepdims=True)
+
+
+def decode_words(word_probs: np.ndarray, spans, labels: Sequence[str]) -> tuple[list[str], list[float]]:
+    """The one decoding of the encoder's output (dev scoring, evaluation, predict.py): syllable tags of
+    the best valid IOB2 word sequence, and each syllable's probability of its word's tag."""
+    best = viterbi_iob2(np.log(np.maximum(word_probs, 1e-12)), labels)
+    tags = words_to_syllable_tags([labels[i] for i in best], spans)
+    chosen = word_probs[np.arange(len(best)), best] if best else np.zeros(0)
+    return tags, [float(chosen[w]) for w, (a, b) in enumerate(spans) for _ in range(b - a)]

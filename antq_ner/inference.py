@@ -10,7 +10,7 @@ import numpy as np
 
 from .checkpoint import load_crf, load_preprocessing
 from .config import PreprocessingConfig
-from .data import SentenceEncoder, decode_words
+from .data import SentenceEncoder, assemble_word_predictions, decode_words, softmax
 
 __all__ = ["TaggedSentence", "Tagger", "plan_batches"]
 
@@ -122,9 +122,9 @@ class Tagger:
                 for row, (_, f) in enumerate(batch):
                     ids[row, : len(f.input_ids)] = torch.tensor(f.input_ids)
                     mask[row, : len(f.input_ids)] = 1
-                probs = self.model(input_ids=ids, attention_mask=mask).logits.float().softmax(-1).numpy()
-                for row, (index, f) in enumerate(batch):
-                    word_probs[index][f.first_word : f.first_word + len(f.word_positions)] = probs[row, f.word_positions]
+                logits = self.model(input_ids=ids, attention_mask=mask).logits.float().numpy()
+                assemble_word_predictions([i for i, _ in batch], [f.first_word for _, f in batch],
+                                          [f.word_positions for _, f in batch], softmax(logits), out=word_probs)
         return list(zip(word_probs, spans))
 
     def tag(self, sentences: Sequence[Sequence[str]]) -> list[TaggedSentence]:
@@ -141,10 +141,4 @@ class Tagger:
 
     def decode(self, distributions: Sequence[tuple[np.ndarray, list[tuple[int, int]]]]) -> list[TaggedSentence]:
         """`word_distributions`' output as syllable tags, each with its word's probability."""
-        out = []
-        for probs, sp in distributions:
-            tags, best = decode_words(np.log(np.maximum(probs, 1e-12)), sp, self.labels)
-            word_score = probs[np.arange(len(best)), best]
-            scores = [float(word_score[w]) for w, (a, b) in enumerate(sp) for _ in range(b - a)]
-            out.append(TaggedSentence(tags, scores))
-        return out
+        return [TaggedSentence(*decode_words(probs, sp, self.labels)) for probs, sp in distributions]

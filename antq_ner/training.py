@@ -25,6 +25,7 @@ from .data import (
     assemble_word_predictions,
     decode_words,
     sentences_to_dataset,
+    softmax,
 )
 from .labels import bio_labels, label_maps
 from .modeling import build_model, build_phobert_vocab, load_tokenizer, max_input_subwords
@@ -83,13 +84,11 @@ class DevScorer:
         self.id2label = id2label
 
     def __call__(self, eval_pred) -> dict[str, float]:
-        import torch
-
         logits = eval_pred.predictions[0] if isinstance(eval_pred.predictions, tuple) else eval_pred.predictions
-        word_logits = assemble_word_predictions(*self.rows, np.asarray(logits), [len(s) for s in self.spans])
+        word_probs = assemble_word_predictions(*self.rows, softmax(np.asarray(logits, dtype=np.float32)),
+                                               [len(s) for s in self.spans])
         labels = [self.id2label[i] for i in range(len(self.id2label))]
-        log_probs = [torch.log_softmax(torch.from_numpy(w), -1).numpy() for w in word_logits]
-        pred = [decode_words(lp, sp, labels)[0] for lp, sp in zip(log_probs, self.spans)]
+        pred = [decode_words(p, sp, labels)[0] for p, sp in zip(word_probs, self.spans)]
         return seqeval_scores(self.gold, pred)["overall"]
 
 

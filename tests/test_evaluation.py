@@ -230,6 +230,9 @@ def test_evaluate_model_with_baselines_on_dev(tiny_checkpoint: Path):
     assert evaluate_main(["--model", str(tiny_checkpoint), "--split", "dev", "--examples", "2"]) == 0
     metrics = check_eval_dir(tiny_checkpoint / "eval" / "dev", baselines=True)
     assert metrics["articles"] == ["ninh-binh-10-24"]
+    # one decoding path: the dev F1 that chose the epoch is the dev F1 the saved model scores
+    trained = json.loads((tiny_checkpoint / "metrics.json").read_text(encoding="utf-8"))
+    assert metrics["strict"]["overall"]["f1"] == pytest.approx(trained["best_dev"]["f1"], abs=1e-6)
 
 
 def test_evaluate_usage_errors(tmp_path: Path, capsys):
