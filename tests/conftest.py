@@ -14,8 +14,17 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 REPO = Path(__file__).resolve().parents[1]
+# A test that uses one of these fixtures trains a model (seconds to minutes): it is `integration`,
+# like the tests that call train() themselves (marked where they are written).
+TRAINING_FIXTURES = {"tiny_checkpoint", "crf_checkpoint", "e5_backbone"}
 ANNOTATIONS = REPO / "annotations"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def pytest_collection_modifyitems(items) -> None:
+    for item in items:
+        if TRAINING_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.integration)
 
 
 @pytest.fixture

@@ -62,6 +62,7 @@ def phobert_shaped_folder(path):
     return path / "phobert-base-v2"
 
 
+@pytest.mark.integration
 def test_phobert_base_v2_config_trains_from_a_local_phobert_folder(tmp_path):
     local = phobert_shaped_folder(tmp_path)
     overrides = [o for o in tiny_config_overrides(tmp_path / "models", "v2") if not o.startswith("model.")]
