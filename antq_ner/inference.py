@@ -67,8 +67,10 @@ class Tagger:
         self.crf_weight = crf_weight
 
     @classmethod
-    def from_pretrained(cls, model_dir: str | Path, batch_size: int = 32, quantize: bool = False) -> Tagger:
-        """Load a checkpoint folder; `quantize` applies int8 dynamic quantisation to the linear layers."""
+    def from_pretrained(cls, model_dir: str | Path, batch_size: int = 32, quantize: bool = False,
+                        device=None) -> Tagger:
+        """Load a checkpoint folder onto `device` (default: the CPU); `quantize` applies int8 dynamic
+        quantisation to the linear layers (CPU only)."""
         import torch
         from transformers import AutoModelForTokenClassification
 
@@ -99,6 +101,8 @@ class Tagger:
             ) from None
         if quantize:
             model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+        if device is not None and not quantize:
+            model = model.to(device)
         crf, crf_weight = load_crf(model_dir)
         return cls(model, tokenizer, prep, batch_size, crf, crf_weight)
 
@@ -122,7 +126,8 @@ class Tagger:
                 for row, (_, f) in enumerate(batch):
                     ids[row, : len(f.input_ids)] = torch.tensor(f.input_ids)
                     mask[row, : len(f.input_ids)] = 1
-                logits = self.model(input_ids=ids, attention_mask=mask).logits.float().numpy()
+                device = self.model.device if hasattr(self.model, "device") else "cpu"
+                logits = self.model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits.float().cpu().numpy()
                 assemble_word_predictions([i for i, _ in batch], [f.first_word for _, f in batch],
                                           [f.word_positions for _, f in batch], softmax(logits), out=word_probs)
         return list(zip(word_probs, spans))

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import argparse
 import io
+import itertools
 import json
 import os
 import re
+import shutil
 import sys
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -384,19 +386,30 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
     import torch
+    from accelerate import PartialState
 
     from .inference import Tagger
 
+    # Started by several processes (torchrun, accelerate launch), each tags its own contiguous share
+    # of the documents into a part file; the first process joins the parts, in input order.
+    state = PartialState(cpu=not torch.cuda.is_available())
+    if state.num_processes > 1 and output is None:
+        if state.is_main_process:
+            print("error: several processes need --output FILE (their parts are joined into it)", file=sys.stderr)
+        return 2
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()  # "Loading weights" bars: stderr is for our messages and progress
     try:
-        tagger = Tagger.from_pretrained(args.model, batch_size=args.batch_size, quantize=args.quantize)
+        tagger = Tagger.from_pretrained(args.model, batch_size=args.batch_size, quantize=args.quantize,
+                                        device=state.device)
     except (OSError, ValueError) as e:
         print(f"error: {args.model}: cannot load the model: {e}", file=sys.stderr)
         return 1
+    with state.split_between_processes(list(range(n_documents))) as mine:
+        first, stop = (mine[0], mine[-1] + 1) if mine else (0, 0)
 
     from tqdm.auto import tqdm
 
@@ -410,18 +423,22 @@ def main(argv: list[str] | None = None) -> int:
         else:
             default_show(message, category, filename, lineno, file, line)
 
-    show_bar = n_documents > PROGRESS_MIN_DOCUMENTS and sys.stderr.isatty()
-    with warnings.catch_warnings(), tqdm(total=n_documents, unit="doc", file=sys.stderr, disable=not show_bar) as bar:
+    show_bar = n_documents > PROGRESS_MIN_DOCUMENTS and sys.stderr.isatty() and state.is_main_process
+    with warnings.catch_warnings(), tqdm(total=stop - first, unit="doc", file=sys.stderr, disable=not show_bar) as bar:
         default_show = warnings.showwarning
         warnings.showwarning = show
         warnings.simplefilter("always", SegmenterFallbackWarning)
         # the second pass: every bad document was reported by the first one
-        preds = iter_predictions(tagger, documents(lambda e: None), progress=bar.update)
+        mine = itertools.islice(documents(lambda e: None), first, stop)
+        preds = iter_predictions(tagger, mine, progress=bar.update)
         if output is not None:
             from .io_utils import atomic_open
 
-            with atomic_open(output) as out:  # a failure part-way leaves an existing file as it was
+            target = output if state.num_processes == 1 else part_path(output, state.process_index, state.num_processes)
+            with atomic_open(target) as out:  # a failure part-way leaves an existing file as it was
                 write_predictions(preds, args.format, out, n_documents)
+            if state.num_processes > 1:
+                join_parts(state, output)
         else:
             out = sys.stdout
             if (getattr(out, "encoding", None) or "").lower().replace("-", "") != "utf8" and hasattr(out, "reconfigure"):
@@ -435,6 +452,26 @@ def main(argv: list[str] | None = None) -> int:
     if fallbacks:
         print(f"warning: {fallbacks} sentence(s) read one word per syllable (segmenter fallback)", file=sys.stderr)
     return 0
+
+
+def part_path(output: Path, index: int, count: int) -> Path:
+    return output.parent / f".{output.name}.part-{index + 1}-of-{count}"
+
+
+def join_parts(state, output: Path) -> None:
+    """After every process wrote its part: the first one writes them, in process order, to `output`."""
+    from .io_utils import atomic_open
+
+    state.wait_for_everyone()
+    if state.is_main_process:
+        parts = [part_path(output, i, state.num_processes) for i in range(state.num_processes)]
+        with atomic_open(output) as out:
+            for part in parts:
+                with open(part, encoding="utf-8", newline="") as f:
+                    shutil.copyfileobj(f, out)
+        for part in parts:
+            part.unlink()
+    state.wait_for_everyone()
 
 
 def _stdin_bytes() -> bytes:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import sys
 import unicodedata
 from pathlib import Path
@@ -505,3 +506,30 @@ def test_a_damaged_checkpoint_is_named(tiny_checkpoint, tmp_path, capsys, damage
     code, out, err = _run(["--model", model, doc], capsys)
     assert (code, out) == (1, "")
     assert message in err and str(model) in err and "Traceback" not in err, err
+
+
+def test_several_processes_split_the_documents_and_write_one_output(tiny_checkpoint, tmp_path):
+    """torchrun starts two CPU processes (gloo); each tags its share; the output equals one process's."""
+    import shutil
+    import subprocess
+
+    torchrun = Path(sys.executable).parent / "torchrun"
+    if not torchrun.exists():
+        torchrun = shutil.which("torchrun")
+    inputs = [str(RAW), str(ANNOTATIONS / "synthetic" / "raw")]
+    single, double = tmp_path / "one.jsonl", tmp_path / "two.jsonl"
+    assert main(["--model", str(tiny_checkpoint), *inputs, "-o", str(single)]) == 0
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(
+        [str(torchrun), "--nproc_per_node", "2", "predict.py", "--model", str(tiny_checkpoint), *inputs, "-o", str(double)],
+        check=False, capture_output=True, text=True, cwd=Path(__file__).parent.parent, env=env,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert double.read_text(encoding="utf-8") == single.read_text(encoding="utf-8")
+    assert len(_jsonl(double.read_text(encoding="utf-8"))) == 45
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["one.jsonl", "two.jsonl"]  # no part left behind
+    proc = subprocess.run(
+        [str(torchrun), "--nproc_per_node", "2", "predict.py", "--model", str(tiny_checkpoint), str(RAW)],
+        check=False, capture_output=True, text=True, cwd=Path(__file__).parent.parent, env=env,
+    )
+    assert proc.returncode != 0 and "several processes need --output" in proc.stderr
