@@ -143,6 +143,7 @@ def _training_arguments(cfg: Config, output_dir: Path):
         max_grad_norm=t.max_grad_norm,
         fp16=precision == "fp16",
         use_cpu=not torch.cuda.is_available(),  # also lets bf16 autocast run on a CPU
+        ddp_backend=None if torch.cuda.is_available() else "gloo",  # CPU processes under torchrun
         bf16=precision == "bf16",
         seed=t.seed,
         eval_strategy="epoch",
@@ -295,6 +296,7 @@ def train(cfg: Config, resume: bool = False) -> dict:
         "dev_metric": "seqeval micro F1, strict IOB2, syllable level",
         "train_runtime_s": round(time.time() - started, 1),
         "mixed_precision": resolved_precision(cfg.training.mixed_precision),
+        "processes": trainer.args.world_size,  # data-parallel processes (torchrun, accelerate launch)
         **provenance(data_files(cfg, load_split(cfg))),
     }
     if trainer.is_world_process_zero():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import yaml
@@ -200,3 +201,22 @@ def test_preprocessing_json_with_an_unknown_key_is_refused(tmp_path):
     (tmp_path / "preprocessing.json").write_text(json.dumps({"segmenter": "pyvi", "lowercase": True}), encoding="utf-8")
     with pytest.raises(ValueError, match=r"preprocessing\.json: unknown setting\(s\) lowercase"):
         load_preprocessing(tmp_path)
+
+
+@pytest.mark.integration
+def test_training_runs_in_two_cpu_processes_under_torchrun(tmp_path):
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    torchrun = Path(sys.executable).parent / "torchrun"
+    overrides = [a for o in tiny_config_overrides(tmp_path, "ddp") for a in ("--set", o)]
+    proc = subprocess.run(
+        [str(torchrun if torchrun.exists() else shutil.which("torchrun")), "--nproc_per_node", "2", "train.py",
+         "--config", str(REPO / "configs" / "scratch.yaml"), *overrides],
+        check=False, capture_output=True, text=True, cwd=REPO, env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    metrics = json.loads((tmp_path / "ddp" / "metrics.json").read_text(encoding="utf-8"))
+    assert metrics["processes"] == 2 and len(metrics["dev_per_epoch"]) == 2
