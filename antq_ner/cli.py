@@ -115,9 +115,48 @@ def train_main(argv: list[str] | None = None) -> int:
 
 
 def evaluate_main(argv: list[str] | None = None) -> int:
-    from .evaluation import main as evaluate
+    parser = argparse.ArgumentParser(
+        prog="evaluate.py",
+        description="Score a checkpoint on its held-out articles (with baselines, errors, plots), "
+        "or cross-validate a config over the fold-* splits.",
+    )
+    parser.add_argument("--model", help="checkpoint folder written by train.py, e.g. models/offline")
+    parser.add_argument("--split", default="test", choices=["test", "dev"], help="held-out part to score (--model)")
+    parser.add_argument("--cv", action="store_true", help="cross-validate --config over the fold-* splits")
+    parser.add_argument("--config", help="--cv: YAML config, e.g. configs/offline.yaml")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="--cv: override a config value (repeatable)")
+    parser.add_argument("--folds", help="--cv: comma-separated subset of folds, e.g. fold-ct07,fold-bac-lieu")
+    parser.add_argument("--no-baselines", action="store_true", help="skip the CRF and underthesea baselines")
+    parser.add_argument("--examples", type=int, default=5, metavar="N", help="error examples per kind in report.md")
+    args = parser.parse_args(argv)
+    if args.cv == bool(args.model):
+        parser.error("give either --model DIR or --cv --config FILE")
+    if args.cv and not args.config:
+        parser.error("--cv needs --config")
+    if not args.cv and (args.config or args.set or args.folds):
+        parser.error("--config, --set and --folds go with --cv")
+    from .config import ConfigError
+    from .evaluation import cross_validate, evaluate_run
+    from .report import FILES, format_table
 
-    return evaluate(argv)
+    try:
+        if args.cv:
+            folds = [f.strip() for f in args.folds.split(",") if f.strip()] if args.folds else None
+            result = cross_validate(args.config, args.set, folds, not args.no_baselines, args.examples)
+        else:
+            result = evaluate_run(args.model, args.split, not args.no_baselines, args.examples)
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except (FileNotFoundError, ValueError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    print(format_table(result.metrics))
+    for name, reason in result.metrics.get("baselines_skipped", {}).items():
+        print(f"skipped {name}: {reason}")
+    print(f"wrote {result.out_dir}/ ({', '.join(FILES)})")
+    return 0
 
 
 def predict_main(argv: list[str] | None = None) -> int:

@@ -9,21 +9,17 @@ import pytest
 from conftest import REPO, tiny_config_overrides
 
 from antq_ner.bio import Sentence, Span, format_conll, read_predictions
-from antq_ner.evaluation import (
+from antq_ner.errors import (
     ERROR_KINDS,
     NONE_GOLD,
     NONE_PRED,
     ErrorCase,
-    SystemPredictions,
     classify_errors,
     confusion_counts,
     error_counts,
-    evaluation_metrics,
-    format_table,
-    render_report,
-    restrict_tags,
-    score_block,
 )
+from antq_ner.report import format_table, render_report
+from antq_ner.scoring import SystemPredictions, evaluation_metrics, restrict_tags, score_block
 
 LABELS = ("PERSON", "RANK", "ORG", "PROGRAM", "QUANTITY")
 FILES = ("metrics.json", "predictions.conll", "report.md", "per_type_f1.png", "confusion.png")
@@ -236,24 +232,24 @@ def test_evaluate_model_with_baselines_on_dev(tiny_checkpoint: Path):
 
 
 def test_evaluate_usage_errors(tmp_path: Path, capsys):
-    from antq_ner.evaluation import main
+    from antq_ner.cli import evaluate_main
 
     with pytest.raises(SystemExit):
-        main([])
+        evaluate_main([])
     with pytest.raises(SystemExit):
-        main(["--cv"])
-    assert main(["--model", str(tmp_path)]) == 1
+        evaluate_main(["--cv"])
+    assert evaluate_main(["--model", str(tmp_path)]) == 1
     assert "not a checkpoint" in capsys.readouterr().err
-    assert main(["--cv", "--config", str(REPO / "configs" / "scratch.yaml"), "--folds", "fold-nowhere"]) == 2
+    assert evaluate_main(["--cv", "--config", str(REPO / "configs" / "scratch.yaml"), "--folds", "fold-nowhere"]) == 2
 
 
 def test_cross_validation_two_folds(tmp_path: Path, capsys):
-    from antq_ner.evaluation import main
+    from antq_ner.cli import evaluate_main
 
     argv = ["--cv", "--config", str(REPO / "configs" / "scratch.yaml"), "--folds", "fold-ct07,fold-bac-lieu"]
     for assignment in tiny_config_overrides(tmp_path, "cvtiny"):
         argv += ["--set", assignment]
-    assert main(argv) == 0
+    assert evaluate_main(argv) == 0
     assert "mean ± std" in capsys.readouterr().out
     out = tmp_path / "cvtiny-cv"
     metrics = check_eval_dir(out, baselines=True)
