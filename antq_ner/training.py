@@ -7,6 +7,7 @@ and gradient synchronisation); only the main process writes the final checkpoint
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
 from collections.abc import Sequence
@@ -143,7 +144,9 @@ def _training_arguments(cfg: Config, output_dir: Path):
         max_grad_norm=t.max_grad_norm,
         fp16=precision == "fp16",
         use_cpu=not torch.cuda.is_available(),  # also lets bf16 autocast run on a CPU
-        ddp_backend=None if torch.cuda.is_available() else "gloo",  # CPU processes under torchrun
+        # CPU processes under torchrun talk over gloo (set only then: a backend makes a single process
+        # look for a process group)
+        ddp_backend="gloo" if not torch.cuda.is_available() and int(os.environ.get("WORLD_SIZE", "1")) > 1 else None,
         bf16=precision == "bf16",
         seed=t.seed,
         eval_strategy="epoch",

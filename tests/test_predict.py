@@ -303,19 +303,29 @@ def test_long_sentence_gets_every_token(tiny_checkpoint, tmp_path):
     assert sentence.text == text
 
 
-def test_quantize_and_threads(tiny_checkpoint, capsys):
+@pytest.mark.parametrize("precision", ["bf16", "int8"])
+def test_precision_and_threads(tiny_checkpoint, capsys, precision):
     import torch
 
     threads = torch.get_num_threads()
+    report = RAW / "bac-lieu-2023-05-31.txt"
     try:
-        code, out, _ = _run(["--model", tiny_checkpoint, "--quantize", "--threads", "1", RAW / "bac-lieu-2023-05-31.txt"],
-                            capsys)
+        code, out, _ = _run(["--model", tiny_checkpoint, "--precision", precision, "--threads", "1", report], capsys)
     finally:
         torch.set_num_threads(threads)
     assert code == 0
     (row,) = _jsonl(out)
-    text = (RAW / "bac-lieu-2023-05-31.txt").read_text(encoding="utf-8")
+    text = report.read_text(encoding="utf-8")
     assert all(text[e["start"] : e["end"]] == e["text"] for e in row["entities"])
+    tagger = Tagger.from_pretrained(tiny_checkpoint, precision=precision)
+    if precision == "int8":
+        quantized = {n for n, m in tagger.model.named_modules() if type(m).__name__ == "Linear"
+                     and "quantized" in type(m).__module__}
+        assert quantized and all(n.rsplit(".", 1)[-1] in ("query", "key", "value") for n in quantized)
+    else:
+        assert next(tagger.model.parameters()).dtype == torch.bfloat16
+    with pytest.raises(ValueError, match="precision 'fp16'"):
+        Tagger.from_pretrained(tiny_checkpoint, precision="fp16")
 
 
 def test_missing_model_and_help(tmp_path, capsys):
