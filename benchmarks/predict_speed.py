@@ -220,12 +220,16 @@ def bench_model(name: str, model_dir: Path, repeat: int, batch_size: int, rounds
 
     paths = [str(p) for p in sorted(RAW.glob("*.txt"))] * repeat
     tagger = Tagger.from_pretrained(model_dir, batch_size=batch_size)
-    qtagger = Tagger.from_pretrained(model_dir, batch_size=batch_size, quantize=True)
+    tagger.crf = None  # the encoder alone: the path the pipeline is compared with
+    reduced = {p: Tagger.from_pretrained(model_dir, batch_size=batch_size, precision=p) for p in ("bf16", "int8")}
+    for t in reduced.values():
+        t.crf = None
     pipe = pipeline("token-classification", model=tagger.model, tokenizer=tagger.tokenizer, device=-1,
                     pipeline_class=full_scores_pipeline_class())
     # Warm-up (pyvi's model, the BPE cache, torch's kernels) on one report, for every path.
     run_ours(tagger, paths[:1])
-    run_ours(qtagger, paths[:1])
+    for t in reduced.values():
+        run_ours(t, paths[:1])
     inputs = plan_pipeline_inputs(tagger, *segment(tagger, paths[:1]))
     pipe(inputs.strings[:batch_size], batch_size=batch_size)
 
@@ -245,8 +249,9 @@ def bench_model(name: str, model_dir: Path, repeat: int, batch_size: int, rounds
         theirs, decoded, pipe_only = run_pipeline(pipe, inputs, batch_size, prep_seconds)
         keep("pipeline", theirs.seconds, decoded)
         keep("pipeline only", pipe_only, theirs)
-        r = run_ours(qtagger, paths)
-        keep("quantize", r.seconds, r)
+        for precision, t in reduced.items():
+            r = run_ours(t, paths)
+            keep(precision, r.seconds, r)
 
     n_docs, n_tokens = len(paths), sum(len(t) for _, t in inputs.doc_sentences)
     ours_s, ours = best["ours"]
@@ -257,7 +262,8 @@ def bench_model(name: str, model_dir: Path, repeat: int, batch_size: int, rounds
         "ours": "ours (read→split→Tagger→entities)",
         "pipeline": "pipeline incl. read+split+segment",
         "pipeline only": "pipeline only (pre-segmented)",
-        "quantize": "ours --quantize (int8)",
+        "bf16": "ours --precision bf16",
+        "int8": "ours --precision int8",
     }
     rows = []
     for key, (seconds, run) in best.items():
@@ -266,7 +272,90 @@ def bench_model(name: str, model_dir: Path, repeat: int, batch_size: int, rounds
                      "tok/s": n_tokens / seconds, "ours_s": ours_s,
                      "tags": None if same else tag_agreement(ours, run),
                      "ents": None if same else entity_agreement(ours, run)})
+    rows[0]["profile"] = profile(tagger, paths)
     return rows
+
+
+def matmul_peak_gflops(n: int = 2048, repeats: int = 10) -> float:
+    """The machine's fp32 matrix-product speed: a large `torch.matmul`, best of `repeats`."""
+    import torch
+
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    torch.matmul(a, b)
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        torch.matmul(a, b)
+        best = min(best, time.perf_counter() - start)
+    return 2 * n**3 / best / 1e9
+
+
+def profile(tagger, paths: list[str]) -> dict:
+    """Where the time of our path goes, and the model's achieved GFLOP/s on the real subword tokens.
+
+    FLOPs of one input of L subwords, from the config: per layer 2·L·(4h² + 2h·i) for the linear
+    layers and 2·2·L²·h for attention (scores and weighted sum), plus the classifier 2·L·h·labels.
+    Padding is counted as waste: only real tokens' FLOPs count, over the model's whole time.
+    """
+    import torch
+
+    from antq_ner import inference
+    from antq_ner.predict import read_inputs
+    from antq_ner.text import read_sentences
+
+    cfg = tagger.model.config
+    h, i, layers, labels = cfg.hidden_size, cfg.intermediate_size, cfg.num_hidden_layers, cfg.num_labels
+    seconds = {"read + split": 0.0, "segment + subwords": 0.0, "model": 0.0, "decode": 0.0}
+    flops, real, padded = 0.0, 0, 0
+    encode, forward, decode = tagger.encoder.encode, tagger.model.forward, inference.decode_words
+
+    def timed(key, fn):
+        def wrapper(*a, **k):
+            start = time.perf_counter()
+            try:
+                return fn(*a, **k)
+            finally:
+                seconds[key] += time.perf_counter() - start
+        return wrapper
+
+    def counting_forward(*a, input_ids=None, attention_mask=None, **k):
+        nonlocal flops, real, padded
+        lengths = attention_mask.sum(-1).tolist()
+        real += sum(lengths)
+        padded += attention_mask.numel()
+        flops += sum(2 * n * (4 * h * h + 2 * h * i) * layers + 4 * n * n * h * layers + 2 * n * h * labels
+                     for n in lengths)
+        return forward(*a, input_ids=input_ids, attention_mask=attention_mask, **k)
+
+    tagger.encoder.encode = timed("segment + subwords", encode)
+    tagger.model.forward = timed("model", counting_forward)
+    inference.decode_words = timed("decode", decode)
+    try:
+        start = time.perf_counter()
+        docs = list(read_inputs(paths))
+        sentences = [[t.text for t in s] for d in docs for s in read_sentences(d.text)]
+        seconds["read + split"] = time.perf_counter() - start
+        start = time.perf_counter()
+        with torch.inference_mode():
+            tagger.tag(sentences)
+        total = time.perf_counter() - start + seconds["read + split"]
+    finally:
+        del tagger.encoder.encode, tagger.model.forward
+        inference.decode_words = decode
+    seconds["other (batching, softmax, gathering)"] = total - sum(seconds.values())
+    peak = matmul_peak_gflops()
+    achieved = flops / seconds["model"] / 1e9
+    return {"seconds": seconds, "total": total, "gflops": achieved, "peak_gflops": peak,
+            "utilisation": achieved / peak, "real_tokens": real, "padded_tokens": padded}
+
+
+def print_profile(name: str, p: dict) -> None:
+    print(f"[{name}] where the time goes ({p['total']:.2f} s):", flush=True)
+    for key, sec in p["seconds"].items():
+        print(f"  {key:<38} {sec:7.2f} s {100 * sec / p['total']:5.1f} %")
+    print(f"  model: {p['gflops']:.1f} GFLOP/s on {p['real_tokens']} real subword tokens "
+          f"({p['padded_tokens'] - p['real_tokens']} padding, {100 * (1 - p['real_tokens'] / p['padded_tokens']):.1f} %); "
+          f"fp32 matmul peak here {p['peak_gflops']:.1f} GFLOP/s: {100 * p['utilisation']:.1f} % of peak", flush=True)
 
 
 def print_table(rows: list[dict]) -> None:
@@ -317,6 +406,9 @@ def main(argv: list[str] | None = None) -> int:
                 "phobert-base*", base, args.base_repeat, args.batch_size, args.base_rounds
             )
     print_table(rows)
+    for r in rows:
+        if "profile" in r:
+            print_profile(r["model"], r["profile"])
     print("ours÷this: this path's time / ours (>1: ours is faster). tag agr.: syllable tags equal to ours; "
           "ent agr.: entity F1 against ours.\n"
           "Agreement on the 'incl.' row: the pipeline's probabilities decoded as the Tagger decodes them "
