@@ -49,7 +49,7 @@ _UNDERTHESEA_MAP = {"PER": "PERSON", "ORG": "ORG"}
 # Features
 
 
-def _is_punct(token: str) -> bool:
+def _is_punct_or_symbol(token: str) -> bool:
     return bool(token) and all(unicodedata.category(ch)[0] in "PS" for ch in token)
 
 
@@ -83,7 +83,7 @@ def _token_features(token: str) -> dict[str, Any]:
         "is_upper": token.isupper(),
         "is_digit": token.isdigit(),
         "has_digit": any(ch.isdigit() for ch in token),
-        "is_punct": _is_punct(token),
+        "is_punct": _is_punct_or_symbol(token),
         "has_diacritic": _has_diacritic(token),
         "prefix1": lower[:1],
         "prefix2": lower[:2],

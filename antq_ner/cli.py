@@ -159,7 +159,67 @@ def evaluate_main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def predict_main(argv: list[str] | None = None) -> int:
-    from .predict import main as predict
+_PREDICT_EPILOG = """\
+inputs:
+  FILE.txt (or any file not ending in .jsonl)  one document, id = the path as given
+  DIR                                         its .txt files, recursively, in sorted order
+  FILE.jsonl                                  one document per line: {"id": ..., "text": ...}
+                                              (id defaults to FILE:LINE)
+  -                                           standard input, plain text, id "-"
+  Text is read as UTF-8 and kept as it is: offsets index the text as read. The model reads a
+  cleaned copy: NFC, zero-width spaces as spaces, soft hyphens, zero-width joiners and byte-order
+  marks dropped, so NFD or NBSP text gives the entities of the plain text. Ids must be unique.
 
-    return predict(argv)
+formats:
+  jsonl   (default) one line per document:
+          {"id": ..., "entities": [{"type", "start", "end", "text", "score"}, ...]}
+          start/end: Python string (code point) offsets into the input text, end exclusive,
+          text == input[start:end]; score: mean probability over the entity's syllables.
+  conll   the corpus format (# doc_id, # sent_id = <id>-NNN, # text, token<TAB>tag, blank
+          line), usable as pre-annotation. A document without text gives no sentences.
+  markup  the text with each mention written [mention](TYPE), a literal [ ] or \\ of the text
+          escaped as \\[ \\] \\\\. For ONE input document, exactly that (drop it into
+          annotations/markup/). For several, each document is preceded by a
+          line "# id = <id>" and followed by one added line break: split before each line
+          starting with "# id = " and drop the last character of each part
+          (antq_ner.documents.split_markup_output does this; a text with its own line starting
+          "# id = " cannot be split back: give such a document alone).
+
+Long documents are split into sentences and long sentences into overlapping windows; nothing
+is truncated. A bad input (unreadable file, invalid UTF-8, malformed JSONL line, missing or
+non-string "text", an id already used) is reported as FILE:LINE: ... and exits 1 before anything
+is written (an existing --output file is left untouched); with --skip-errors each bad document is
+reported on stderr and the others are written (exit 0; exit 1 when no document is left). An
+--output that is an input, a folder or under a file is refused (exit 2) before the model loads.
+A progress bar goes to stderr when it is a terminal and there are more than 5 documents.
+"""
+
+
+def predict_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="predict.py", description="Tag named entities (PERSON, RANK, ORG, PROGRAM, QUANTITY) in raw text.",
+        epilog=_PREDICT_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--model", required=True, metavar="DIR", help="a checkpoint folder written by train.py")
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help=".txt file, folder, .jsonl file or - (see below)")
+    p.add_argument("--output", "-o", metavar="FILE", help="write here (atomically) instead of standard output")
+    p.add_argument("--format", choices=("jsonl", "conll", "markup"), default="jsonl", help="output format (default: jsonl)")
+    p.add_argument("--batch-size", type=int, default=32, metavar="N", help="model inputs per batch (default: 32)")
+    p.add_argument("--threads", type=int, metavar="N", help="torch CPU threads (default: torch's own choice)")
+    p.add_argument("--precision", choices=("fp32", "bf16", "int8"), default="fp32",
+                   help="fp32 (default); bf16 (fast where the CPU/GPU computes it natively); int8 (dynamic "
+                   "quantisation of the attention projections). README, 'Batch inference': speed and agreement")
+    p.add_argument("--skip-errors", action="store_true", help="report bad documents on stderr and go on")
+    return p
+
+
+def predict_main(argv: list[str] | None = None) -> int:
+    parser = predict_parser()
+    args = parser.parse_args(argv)
+    if args.batch_size < 1:
+        parser.error("--batch-size must be at least 1")
+    if args.threads is not None and args.threads < 1:
+        parser.error("--threads must be at least 1")
+    from .documents import run_prediction
+
+    return run_prediction(args)

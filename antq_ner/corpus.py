@@ -15,8 +15,8 @@ from .markup import MarkupError, parse_markup
 from .text import split_sentences
 
 __all__ = [
+    "CorpusDocument",
     "CorpusError",
-    "Document",
     "build_corpus",
     "corpus_statistics",
     "format_statistics",
@@ -33,7 +33,7 @@ class CorpusError(ValueError):
 
 
 @dataclass(frozen=True)
-class Document:
+class CorpusDocument:
     id: str
     source: str  # file name in ../shared/reports/ (empty for a report the team wrote)
     place: str
@@ -47,7 +47,7 @@ class Document:
 _DOCUMENT_KEYS = {"id", "source", "place", "date", "exclude", "synthetic", "topic", "subject"}
 
 
-def load_documents(path: Path) -> list[Document]:
+def load_documents(path: Path) -> list[CorpusDocument]:
     data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
     docs = []
     for i, entry in enumerate(data.get("documents", [])):
@@ -57,7 +57,7 @@ def load_documents(path: Path) -> list[Document]:
                 f"{path}: document {i + 1}: needs 'id'; unknown keys {sorted(unknown)} (known: {sorted(_DOCUMENT_KEYS)})"
             )
         docs.append(
-            Document(
+            CorpusDocument(
                 entry["id"], entry.get("source", ""), entry.get("place", ""), str(entry.get("date", "")),
                 tuple(entry.get("exclude") or ()), bool(entry.get("synthetic", False)), entry.get("topic", ""),
                 entry.get("subject", ""),
@@ -73,7 +73,7 @@ def _line_text(text: str, pos: int) -> str:
 
 
 def sentences_from_markup(
-    doc: Document, markup: str, raw: str, labels: tuple[str, ...] = ENTITY_TYPES, source: str = ""
+    doc: CorpusDocument, markup: str, raw: str, labels: tuple[str, ...] = ENTITY_TYPES, source: str = ""
 ) -> list[Sentence]:
     """Sentences with BIO tags of one document; every mention must sit on token boundaries."""
     source = source or f"{doc.id}.txt"
@@ -171,7 +171,7 @@ def corpus_statistics(
     return stats
 
 
-def topic_statistics(stats: dict[str, dict[str, int]], docs: list[Document]) -> dict[str, dict[str, int]]:
+def topic_statistics(stats: dict[str, dict[str, int]], docs: list[CorpusDocument]) -> dict[str, dict[str, int]]:
     """`corpus_statistics` summed by document topic, with the number of reports per topic."""
     topic_of = {d.id: d.topic or "(none)" for d in docs}
     out: dict[str, Counter] = {}

@@ -6,7 +6,7 @@
 In one run, on the same texts (the five raw reports, repeated) and the same weights:
 
 - ours: read the files → split_sentences → Tagger (pyvi segmentation, subwords, length-sorted
-  batches with dynamic padding) → entities, i.e. `antq_ner.predict` without the writing;
+  batches with dynamic padding) → entities, i.e. `antq_ner.documents` without the writing;
 - pipeline: the sentences as the model reads them (PhoBERT: word-segmented by the same segmenter,
   `Bộ_Công_an tỉnh ...`, tone-normalised; a syllable-level model: the syllables), given as strings to
   the pipeline with its own batching (`batch_size`), the checkpoint's tokenizer, aggregation "none". Its time is reported without and with
@@ -54,7 +54,7 @@ def _entities(preds) -> set[tuple]:
 
 
 def run_ours(tagger, paths: list[str]) -> Run:
-    from antq_ner.predict import predict_documents, read_inputs
+    from antq_ner.documents import predict_documents, read_inputs
 
     start = time.perf_counter()
     preds = predict_documents(tagger, list(read_inputs(paths)))
@@ -76,7 +76,7 @@ def segment(tagger, paths: list[str]) -> tuple[list[str], list[tuple[int, list]]
     """What a pipeline user does first: read, split, word-segment (timed)."""
     import unicodedata
 
-    from antq_ner.predict import read_inputs
+    from antq_ner.documents import read_inputs
     from antq_ner.text import split_sentences
 
     texts, doc_sentences, spans, words = [], [], [], []
@@ -137,7 +137,7 @@ def run_pipeline(pipe, inputs: PipelineInputs, batch_size: int, prep_seconds: fl
 
     from antq_ner.bio import repair_tags
     from antq_ner.decoding import viterbi_iob2
-    from antq_ner.predict import entities
+    from antq_ner.documents import entities
     from antq_ner.segment import words_to_syllable_tags
 
     start = time.perf_counter()
@@ -300,7 +300,7 @@ def profile(tagger, paths: list[str]) -> dict:
     import torch
 
     from antq_ner import inference
-    from antq_ner.predict import read_inputs
+    from antq_ner.documents import read_inputs
     from antq_ner.text import read_sentences
 
     cfg = tagger.model.config

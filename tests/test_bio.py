@@ -16,7 +16,7 @@ from antq_ner.bio import (
     spans_to_bio,
     write_conll,
 )
-from antq_ner.corpus import Document, sentences_from_markup
+from antq_ner.corpus import CorpusDocument, sentences_from_markup
 from antq_ner.markup import CharSpan, MarkupError, parse_markup, render_markup
 
 LABELS = ("PERSON", "RANK", "ORG", "PROGRAM", "QUANTITY")
@@ -162,7 +162,7 @@ def test_format_conll_empty():
 def test_build_write_read_round_trip_with_odd_whitespace(tmp_path, space):
     """Whatever whitespace `split_sentences` keeps inside a sentence must survive the CoNLL file."""
     raw = f"Đại tá Trần Văn Toản{space}phát biểu. Bà B dự\n"
-    doc = Document("d", "", "", "", ())
+    doc = CorpusDocument("d", "", "", "", ())
     sentences = sentences_from_markup(doc, raw, raw)
     path = tmp_path / "d.conll"
     write_conll(path, sentences)

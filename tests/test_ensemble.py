@@ -104,9 +104,9 @@ def crf_checkpoint(tmp_path_factory) -> Path:
 def test_a_checkpoint_with_a_crf_tags_with_both(crf_checkpoint: Path, tmp_path: Path, capsys):
     from transformers import pipeline
 
+    from antq_ner.cli import predict_main
     from antq_ner.evaluation import ENCODER_NAME, evaluate_run
     from antq_ner.inference import Tagger
-    from antq_ner.predict import main as predict_main
 
     assert json.loads((crf_checkpoint / "ensemble.json").read_text(encoding="utf-8"))["crf_weight"] == 0.7
     assert json.loads((crf_checkpoint / "metrics.json").read_text(encoding="utf-8"))["crf"]["weight"] == 0.7

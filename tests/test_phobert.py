@@ -73,9 +73,9 @@ def test_phobert_base_shaped_model_trains_evaluates_and_predicts(phobert, tmp_pa
     """A randomly initialised PhoBERT-base-sized model with the real tokenizer through the whole path."""
     from transformers import RobertaConfig, RobertaForMaskedLM
 
+    from antq_ner.cli import predict_main as predict
     from antq_ner.config import load_config
     from antq_ner.evaluation import evaluate_run
-    from antq_ner.predict import main as predict
     from antq_ner.training import train
 
     folder = tmp_path / "phobert-base-shaped"

@@ -10,9 +10,9 @@ import yaml
 from conftest import ANNOTATIONS, REPO, tiny_config_overrides
 
 from antq_ner.cli import main as antq_ner
+from antq_ner.cli import predict_main as predict
 from antq_ner.config import load_config
 from antq_ner.markup import parse_markup
-from antq_ner.predict import main as predict
 from antq_ner.training import train
 
 DOC = "syn-pccc-02"

@@ -13,18 +13,18 @@ import pytest
 from conftest import ANNOTATIONS
 
 from antq_ner.bio import check_bio, read_conll
-from antq_ner.inference import TaggedSentence, Tagger, plan_batches
-from antq_ner.markup import parse_markup
-from antq_ner.predict import (
-    Document,
+from antq_ner.cli import predict_main as main
+from antq_ner.documents import (
+    InputDocument,
     InputError,
     entities,
     format_markup,
-    main,
     predict_documents,
     read_inputs,
     split_markup_output,
 )
+from antq_ner.inference import TaggedSentence, Tagger, plan_batches
+from antq_ner.markup import parse_markup
 from antq_ner.text import split_sentences, tokenize
 
 RAW = ANNOTATIONS / "raw"
@@ -50,7 +50,7 @@ def tagger(tiny_checkpoint: Path) -> Tagger:
     return Tagger.from_pretrained(tiny_checkpoint, batch_size=32)
 
 
-def _reports() -> list[Document]:
+def _reports() -> list[InputDocument]:
     return list(read_inputs([str(RAW)]))
 
 
@@ -73,7 +73,7 @@ def test_offsets_on_the_reports(tagger):
 
 
 def test_offsets_on_messy_text(tagger):
-    doc = Document("messy", MESSY, "-")
+    doc = InputDocument("messy", MESSY, "-")
     for t in (tagger, EverythingTagger()):
         (pred,) = predict_documents(t, [doc])
         _check_offsets([pred])
@@ -93,7 +93,7 @@ def test_entities_uses_token_offsets_and_mean_score():
 
 
 def test_batched_equals_one_by_one(tiny_checkpoint, tagger):
-    docs = [d for d in _reports() if "ninh-binh" in d.id or "bac-lieu" in d.id] + [Document("messy", MESSY, "-")]
+    docs = [d for d in _reports() if "ninh-binh" in d.id or "bac-lieu" in d.id] + [InputDocument("messy", MESSY, "-")]
     one = predict_documents(Tagger.from_pretrained(tiny_checkpoint, batch_size=1), docs)
     many = predict_documents(tagger, docs)  # batch size 32, all documents' sentences together
     single = [p for d in docs for p in predict_documents(tagger, [d])]  # one document at a time
@@ -283,8 +283,8 @@ def test_markup_format_parses_back(tiny_checkpoint, tmp_path, capsys):
 
 
 def test_split_markup_output_inverts_format_markup():
-    preds = predict_documents(EverythingTagger(), [Document("a", "Bộ Công an.\n", "-"), Document("b", "x\r\n", "-"),
-                                                   Document("c", "", "-"), Document("d", "Công an tỉnh", "-")])
+    preds = predict_documents(EverythingTagger(), [InputDocument("a", "Bộ Công an.\n", "-"), InputDocument("b", "x\r\n", "-"),
+                                                   InputDocument("c", "", "-"), InputDocument("d", "Công an tỉnh", "-")])
     out = "".join(format_markup(p, single=False) for p in preds)
     parts = split_markup_output(out)
     assert [parse_markup(m)[0] for _, m in parts] == ["Bộ Công an.\n", "x\r\n", "", "Công an tỉnh"]
@@ -365,13 +365,13 @@ def _variant(text: str, name: str) -> tuple[str, list[int]]:
 
 @pytest.mark.parametrize("name", list(VARIANTS))
 def test_encoding_variants_give_the_entities_of_the_plain_report(tagger, name):
-    plain = [Document(d.id, unicodedata.normalize("NFC", d.text), d.source) for d in _reports()]
+    plain = [InputDocument(d.id, unicodedata.normalize("NFC", d.text), d.source) for d in _reports()]
     assert len(plain) == 5
     expected, variants = [], []
     for doc, pred in zip(plain, predict_documents(tagger, plain)):
         text, offsets = _variant(doc.text, name)
         assert text != doc.text
-        variants.append(Document(doc.id, text, doc.source))
+        variants.append(InputDocument(doc.id, text, doc.source))
         expected.append([(e["type"], offsets[e["start"]], offsets[e["end"]]) for e in pred.entities])
     got = predict_documents(tagger, variants)
     assert sum(map(len, expected)) > 50  # the tiny model tags plenty: the comparison is not vacuous

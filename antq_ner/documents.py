@@ -1,7 +1,8 @@
-"""Named entities of raw Vietnamese text with a checkpoint written by train.py.
+"""Documents in, entities out: reading user inputs, tagging them with a checkpoint, writing the formats.
 
-Reading (`read_inputs`), tagging (`predict_documents`) and writing (`format_*`) are separate, typed
-functions; `main` only parses arguments. All inputs are read and checked before the model is
+Reading (`read_inputs`), tagging (`predict_documents`, over `inference.Tagger`) and writing
+(`format_*`) are separate, typed functions; `run_prediction` is predict.py's run (its arguments are
+parsed in `cli.py`). All inputs are read and checked before the model is
 loaded or anything is written, so a bad input leaves no output behind (unless --skip-errors);
 they are then read again as they are tagged, so memory does not grow with the number of documents.
 """
@@ -28,7 +29,7 @@ from .segment import SegmenterFallbackWarning
 from .text import Token, clean_text, read_sentences
 
 __all__ = [
-    "Document",
+    "InputDocument",
     "InputError",
     "Prediction",
     "entities",
@@ -36,9 +37,9 @@ __all__ = [
     "format_jsonl",
     "format_markup",
     "iter_predictions",
-    "main",
     "predict_documents",
     "read_inputs",
+    "run_prediction",
     "split_markup_output",
     "write_predictions",
 ]
@@ -49,7 +50,7 @@ MARKUP_HEADER = "# id = "
 
 
 @dataclass(frozen=True)
-class Document:
+class InputDocument:
     id: str
     text: str
     source: str  # the file it was read from, "-" for standard input
@@ -62,7 +63,7 @@ class InputError(ValueError):
 
 @dataclass(frozen=True)
 class Prediction:
-    document: Document
+    document: InputDocument
     sentences: list[list[Token]]
     tags: list[list[str]]  # well-formed IOB2, one per syllable token
     scores: list[list[float]]
@@ -93,7 +94,7 @@ def _read_bytes(path: Path) -> bytes:
         raise InputError(f"{path}: cannot read: {e.strerror or e}") from None
 
 
-def _read_jsonl(path: Path, data: bytes) -> Iterator[Document | InputError]:
+def _read_jsonl(path: Path, data: bytes) -> Iterator[InputDocument | InputError]:
     source = str(path)
     data = data.removeprefix(b"\xef\xbb\xbf")  # a UTF-8 byte-order mark, as some editors write
     for lineno, raw in enumerate(data.split(b"\n"), start=1):
@@ -124,7 +125,7 @@ def _read_jsonl(path: Path, data: bytes) -> Iterator[Document | InputError]:
         if "\n" in doc_id or "\r" in doc_id:
             yield InputError(f"{source}:{lineno}: \"id\" contains a line break")
             continue
-        yield Document(doc_id, obj["text"], source, lineno)
+        yield InputDocument(doc_id, obj["text"], source, lineno)
 
 
 def _read_stdin(stdin: IO) -> str:
@@ -134,10 +135,10 @@ def _read_stdin(stdin: IO) -> str:
     return stdin.read()
 
 
-def _read_one(path_arg: str, stdin: IO | None) -> Iterator[Document | InputError]:
+def _read_one(path_arg: str, stdin: IO | None) -> Iterator[InputDocument | InputError]:
     if path_arg == "-":
         try:
-            yield Document("-", _read_stdin(stdin if stdin is not None else sys.stdin), "-")
+            yield InputDocument("-", _read_stdin(stdin if stdin is not None else sys.stdin), "-")
         except InputError as e:
             yield e
         return
@@ -152,7 +153,7 @@ def _read_one(path_arg: str, stdin: IO | None) -> Iterator[Document | InputError
             if file.suffix == ".jsonl" and not path.is_dir():
                 yield from _read_jsonl(file, data)
             else:
-                yield Document(str(file), _decode(data, str(file)), str(file))
+                yield InputDocument(str(file), _decode(data, str(file)), str(file))
         except InputError as e:
             yield e
 
@@ -161,7 +162,7 @@ def read_inputs(
     paths: Iterable[str],
     on_error: Callable[[InputError], None] | None = None,
     stdin: IO | None = None,
-) -> Iterator[Document]:
+) -> Iterator[InputDocument]:
     """Documents of `.txt` files, folders (their `.txt` files, recursively, sorted), `.jsonl` files
     (`{"id": …, "text": …}` per line) and `-` (standard input, plain text), in the order given.
 
@@ -172,7 +173,7 @@ def read_inputs(
     seen: dict[str, str] = {}
     for path_arg in paths:
         for item in _read_one(path_arg, stdin):
-            if isinstance(item, Document):
+            if isinstance(item, InputDocument):
                 where = f"{item.source}:{item.line}" if item.line else item.source
                 if item.id in seen:
                     item = InputError(
@@ -208,12 +209,12 @@ def entities(text: str, sentences: Sequence[Sequence[Token]], tags: Sequence[Seq
     return out
 
 
-def iter_predictions(tagger, docs: Iterable[Document], chunk_sentences: int = 4096,
+def iter_predictions(tagger, docs: Iterable[InputDocument], chunk_sentences: int = 4096,
                      progress: Callable[[int], None] | None = None) -> Iterator[Prediction]:
     """Predictions in document order. The sentences of many documents go to the tagger together
     (up to `chunk_sentences` at a time, more for one long document), so that it batches sentences of
     similar length; long sentences are windowed by the tagger, never truncated."""
-    pending: list[tuple[Document, list[list[Token]]]] = []
+    pending: list[tuple[InputDocument, list[list[Token]]]] = []
     count = 0
 
     def flush() -> Iterator[Prediction]:
@@ -238,7 +239,7 @@ def iter_predictions(tagger, docs: Iterable[Document], chunk_sentences: int = 40
         yield from flush()
 
 
-def predict_documents(tagger, docs: Iterable[Document], chunk_sentences: int = 4096) -> list[Prediction]:
+def predict_documents(tagger, docs: Iterable[InputDocument], chunk_sentences: int = 4096) -> list[Prediction]:
     return list(iter_predictions(tagger, docs, chunk_sentences))
 
 
@@ -293,68 +294,10 @@ def write_predictions(preds: Iterable[Prediction], fmt: str, out: IO[str], n_doc
 
 # --------------------------------------------------------------------------------------------- CLI
 
-_EPILOG = """\
-inputs:
-  FILE.txt (or any file not ending in .jsonl)  one document, id = the path as given
-  DIR                                         its .txt files, recursively, in sorted order
-  FILE.jsonl                                  one document per line: {"id": ..., "text": ...}
-                                              (id defaults to FILE:LINE)
-  -                                           standard input, plain text, id "-"
-  Text is read as UTF-8 and kept as it is: offsets index the text as read. The model reads a
-  cleaned copy: NFC, zero-width spaces as spaces, soft hyphens, zero-width joiners and byte-order
-  marks dropped, so NFD or NBSP text gives the entities of the plain text. Ids must be unique.
-
-formats:
-  jsonl   (default) one line per document:
-          {"id": ..., "entities": [{"type", "start", "end", "text", "score"}, ...]}
-          start/end: Python string (code point) offsets into the input text, end exclusive,
-          text == input[start:end]; score: mean probability over the entity's syllables.
-  conll   the corpus format (# doc_id, # sent_id = <id>-NNN, # text, token<TAB>tag, blank
-          line), usable as pre-annotation. A document without text gives no sentences.
-  markup  the text with each mention written [mention](TYPE), a literal [ ] or \\ of the text
-          escaped as \\[ \\] \\\\. For ONE input document, exactly that (drop it into
-          annotations/markup/). For several, each document is preceded by a
-          line "# id = <id>" and followed by one added line break: split before each line
-          starting with "# id = " and drop the last character of each part
-          (antq_ner.predict.split_markup_output does this; a text with its own line starting
-          "# id = " cannot be split back: give such a document alone).
-
-Long documents are split into sentences and long sentences into overlapping windows; nothing
-is truncated. A bad input (unreadable file, invalid UTF-8, malformed JSONL line, missing or
-non-string "text", an id already used) is reported as FILE:LINE: ... and exits 1 before anything
-is written (an existing --output file is left untouched); with --skip-errors each bad document is
-reported on stderr and the others are written (exit 0; exit 1 when no document is left). An
---output that is an input, a folder or under a file is refused (exit 2) before the model loads.
-A progress bar goes to stderr when it is a terminal and there are more than 5 documents.
-"""
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="predict.py", description="Tag named entities (PERSON, RANK, ORG, PROGRAM, QUANTITY) in raw text.",
-        epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    p.add_argument("--model", required=True, metavar="DIR", help="a checkpoint folder written by train.py")
-    p.add_argument("inputs", nargs="+", metavar="INPUT", help=".txt file, folder, .jsonl file or - (see below)")
-    p.add_argument("--output", "-o", metavar="FILE", help="write here (atomically) instead of standard output")
-    p.add_argument("--format", choices=FORMATS, default="jsonl", help="output format (default: jsonl)")
-    p.add_argument("--batch-size", type=int, default=32, metavar="N", help="model inputs per batch (default: 32)")
-    p.add_argument("--threads", type=int, metavar="N", help="torch CPU threads (default: torch's own choice)")
-    p.add_argument("--precision", choices=("fp32", "bf16", "int8"), default="fp32",
-                   help="fp32 (default); bf16 (fast where the CPU/GPU computes it natively); int8 (dynamic "
-                   "quantisation of the attention projections). README, 'Batch inference': speed and agreement")
-    p.add_argument("--skip-errors", action="store_true", help="report bad documents on stderr and go on")
-    return p
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.batch_size < 1:
-        parser.error("--batch-size must be at least 1")
-    if args.threads is not None and args.threads < 1:
-        parser.error("--threads must be at least 1")
-
+def run_prediction(args: argparse.Namespace) -> int:
+    """predict.py's work, from its parsed arguments (`cli.predict_main`); returns the exit status."""
     try:
         output = check_output_path(args.output, args.inputs) if args.output else None
     except InputError as e:
@@ -371,7 +314,7 @@ def main(argv: list[str] | None = None) -> int:
     # reads them again as they are tagged, so that a news archive never has to fit in memory.
     stdin_data = _stdin_bytes() if "-" in args.inputs else None  # standard input can be read once only
 
-    def documents(on_error) -> Iterator[Document]:
+    def documents(on_error) -> Iterator[InputDocument]:
         stdin = io.TextIOWrapper(io.BytesIO(stdin_data), encoding="utf-8") if stdin_data is not None else None
         return read_inputs(args.inputs, on_error=on_error, stdin=stdin)
 
