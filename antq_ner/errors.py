@@ -30,9 +30,11 @@ __all__ = [
     "NONE_GOLD",
     "NONE_PRED",
     "ErrorCase",
+    "case_window",
     "classify_errors",
     "confusion_counts",
     "error_counts",
+    "mark_span",
 ]
 
 ERROR_KINDS = ("exact", "wrong_type", "wrong_boundary", "wrong_boundary_type", "missed", "spurious")
@@ -140,3 +142,22 @@ def confusion_counts(cases: Sequence[ErrorCase], types: Sequence[str]) -> dict:
         c = columns.index(case.pred_span.label) if case.pred_span is not None else len(columns) - 1
         counts[r][c] += 1
     return {"rows": rows, "columns": columns, "counts": counts}
+
+
+def case_window(case: ErrorCase, n_tokens: int, context: int = 8) -> tuple[int, int]:
+    """Token range `[lo, hi)` around a case's spans, `context` tokens either side."""
+    spans = [s for s in (case.gold_span, case.pred_span) if s is not None]
+    return max(0, min(s.start for s in spans) - context), min(n_tokens, max(s.end for s in spans) + context)
+
+
+def mark_span(tokens: Sequence[str], span: Span | None, lo: int, hi: int) -> str:
+    """Tokens `lo..hi` with `span` written as markup, `[..](TYPE)`; `…` where the sentence goes on."""
+    words = []
+    for i in range(lo, hi):
+        tok = tokens[i]
+        if span is not None and i == span.start:
+            tok = "[" + tok
+        if span is not None and i == span.end - 1:
+            tok = tok + f"]({span.label})"
+        words.append(tok)
+    return ("… " if lo > 0 else "") + " ".join(words) + (" …" if hi < len(tokens) else "")

@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-from .bio import Sentence, Span, format_conll
-from .errors import ERROR_DESCRIPTIONS, ERROR_KINDS, ErrorCase, classify_errors
+from .bio import Sentence, format_conll
+from .errors import ERROR_DESCRIPTIONS, ERROR_KINDS, ErrorCase, case_window, classify_errors, mark_span
 from .io_utils import atomic_open, atomic_write_json, atomic_write_text
 from .scoring import MODEL_NAME
 
@@ -169,22 +169,8 @@ def format_table(metrics: dict) -> str:
 # report.md
 
 
-def _mark(tokens: Sequence[str], span: Span | None, lo: int, hi: int) -> str:
-    words = []
-    for i in range(lo, hi):
-        tok = tokens[i]
-        if span is not None and i == span.start:
-            tok = "[" + tok
-        if span is not None and i == span.end - 1:
-            tok = tok + f"]({span.label})"
-        words.append(tok)
-    return ("… " if lo > 0 else "") + " ".join(words) + (" …" if hi < len(tokens) else "")
-
-
 def _example(sentence: Sentence, case: ErrorCase, context: int = 8) -> list[str]:
-    spans = [s for s in (case.gold_span, case.pred_span) if s is not None]
-    lo = max(0, min(s.start for s in spans) - context)
-    hi = min(len(sentence.tokens), max(s.end for s in spans) + context)
+    lo, hi = case_window(case, len(sentence.tokens), context)
     describe = ", ".join(
         f"{who} {s.label} {s.start}–{s.end}" for who, s in (("gold", case.gold_span), ("predicted", case.pred_span)) if s
     )
@@ -192,8 +178,8 @@ def _example(sentence: Sentence, case: ErrorCase, context: int = 8) -> list[str]
         f"- `{sentence.sent_id}` ({describe})",
         "",
         "  ```text",
-        f"  gold: {_mark(sentence.tokens, case.gold_span, lo, hi)}",
-        f"  pred: {_mark(sentence.tokens, case.pred_span, lo, hi)}",
+        f"  gold: {mark_span(sentence.tokens, case.gold_span, lo, hi)}",
+        f"  pred: {mark_span(sentence.tokens, case.pred_span, lo, hi)}",
         "  ```",
     ]
 
