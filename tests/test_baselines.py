@@ -15,12 +15,6 @@ TINY = FIXTURES / "corpus" / "bio" / "tiny.conll"
 UNDERTHESEA_TAGS = {"O", "B-PERSON", "I-PERSON", "B-ORG", "I-ORG"}
 
 
-def test_names() -> None:
-    assert baselines.CRF_NAME == "CRF (sklearn-crfsuite)"
-    assert baselines.UNDERTHESEA_NAME == "underthesea NER (zero-shot)"
-    assert baselines.UNDERTHESEA_TYPES == ("PERSON", "ORG")
-
-
 def test_syllable_features_are_pure() -> None:
     tokens = ["Đại", "tá", "Nguyễn", "Văn", "An", ",", "2.100", "09/CTr-BCA-MTTW"]
     spans = [(0, 2), (2, 5), (5, 6), (6, 7), (7, 8)]
