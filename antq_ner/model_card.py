@@ -38,6 +38,16 @@ def _extra(cfg: Config, metrics: dict) -> str:
     return out
 
 
+def _crf_note(cfg: Config) -> str:
+    if cfg.model.crf_weight is None:
+        return ""
+    return (
+        f"\n\nThis checkpoint pools the encoder with a CRF over syllable features (`crf.crfsuite`, weight "
+        f"{cfg.model.crf_weight} in `ensemble.json`, trained on the same sentences): `predict.py` and "
+        "`evaluate.py` use both; a plain `pipeline` below uses the encoder alone."
+    )
+
+
 def _example(cfg: Config) -> str:
     if cfg.preprocessing.tokenizer_input == "segmented-words":
         return "Bộ_trưởng Tô_Lâm dự hội_nghị của Bộ_Công_an"
@@ -86,7 +96,7 @@ recall {metrics['best_dev']['recall']:.3f}, F1 {metrics['best_dev']['f1']:.3f}. 
 ## Use
 {_input_sentence(cfg)} `preprocessing.json` records the settings. The project's
 `predict.py --model <this folder>` takes raw text and does all of this (sentence splitting,
-segmentation with {cfg.preprocessing.segmenter}, windows), returning character offsets.
+segmentation with {cfg.preprocessing.segmenter}, windows), returning character offsets.{_crf_note(cfg)}
 
 ```python
 from transformers import AutoModelForTokenClassification, AutoTokenizer, pipeline
