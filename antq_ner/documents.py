@@ -2,7 +2,8 @@
 
 Reading (`read_inputs`), tagging (`predict_documents`, over `inference.Tagger`) and writing
 (`format_*`) are separate, typed functions; `run_prediction` is predict.py's run (its arguments are
-parsed in `cli.py`). All inputs are read and checked before the model is
+parsed in `cli.py`). One concern, predict.py's, in about 440 lines: the readers' error reporting and
+the two-pass, multi-process run are what make it longer than the other modules. All inputs are read and checked before the model is
 loaded or anything is written, so a bad input leaves no output behind (unless --skip-errors);
 they are then read again as they are tagged, so memory does not grow with the number of documents.
 """

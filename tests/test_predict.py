@@ -19,6 +19,7 @@ from antq_ner.documents import (
     InputError,
     entities,
     format_markup,
+    iter_predictions,
     predict_documents,
     read_inputs,
     split_markup_output,
@@ -543,3 +544,31 @@ def test_several_processes_split_the_documents_and_write_one_output(tiny_checkpo
         check=False, capture_output=True, text=True, cwd=Path(__file__).parent.parent, env=env,
     )
     assert proc.returncode != 0 and "several processes need --output" in proc.stderr
+
+
+def test_documents_are_tagged_as_they_are_read():
+    """Streaming: the first predictions come out before the input is exhausted (bounded memory)."""
+    pulled = 0
+
+    def documents():
+        nonlocal pulled
+        for i in range(300):
+            pulled += 1
+            yield InputDocument(f"d{i}", "Đại tá Nguyễn Văn An dự hội nghị. Bộ Công an triển khai.", "-")
+
+    stream = iter_predictions(EverythingTagger(), documents(), chunk_sentences=64)
+    first = next(stream)
+    assert first.document.id == "d0" and pulled <= 40  # one chunk of 64 sentences, not 300 documents
+    rest = list(stream)
+    assert [p.document.id for p in [first, *rest]] == [f"d{i}" for i in range(300)] and pulled == 300
+
+
+def test_a_few_hundred_documents_in_order(tiny_checkpoint, tmp_path, capsys):
+    sentences = [s.text for s in read_conll(ANNOTATIONS / "bio" / "bac-lieu-2023-05-31.conll")]
+    jsonl = tmp_path / "many.jsonl"
+    jsonl.write_text("".join(json.dumps({"id": f"doc-{i}", "text": " ".join(sentences[i % 7 : i % 7 + 3])},
+                                        ensure_ascii=False) + "\n" for i in range(300)), encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    assert _run(["--model", tiny_checkpoint, jsonl, "-o", out], capsys)[0] == 0
+    rows = _jsonl(out.read_text(encoding="utf-8"))
+    assert [r["id"] for r in rows] == [f"doc-{i}" for i in range(300)]
