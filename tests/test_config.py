@@ -40,6 +40,7 @@ def test_every_shipped_config_loads_and_writes_every_setting(path, monkeypatch):
     resolved = config_to_dict(cfg)
     for section in ("data", "preprocessing", "training"):
         assert set(written[section]) == set(resolved[section]), f"{path.name}: {section} does not write every key"
+    assert set(written["model"]) - {"offline"} == set(resolved["model"]) - {"offline"}, f"{path.name}: model keys"
 
 
 def test_config_is_frozen(base, tmp_path):
