@@ -17,7 +17,7 @@ from pathlib import Path
 import yaml
 
 from .config import Config, PreprocessingConfig, config_from_dict, config_to_dict
-from .io_utils import atomic_write_json, atomic_write_text
+from .io_utils import atomic_write_json, atomic_write_text, current_umask
 
 __all__ = [
     "CONFIG_FILE",
@@ -84,9 +84,12 @@ def write_checkpoint(trainer, cfg: Config, labels: list[str], metrics: dict, crf
                                                      "crf_segmenter": crf.segmenter})
     atomic_write_json(staging / METRICS_FILE, metrics)
     atomic_write_text(staging / "README.md", model_card(cfg, labels, metrics))
+    mode = 0o666 & ~current_umask()
     for item in staging.iterdir():
         if item.name == "training_args.bin":
             continue
+        if item.is_file():
+            os.chmod(item, mode)  # safetensors writes 0600; a checkpoint is shared like any output
         os.replace(item, run_dir / item.name)
     shutil.rmtree(staging, ignore_errors=True)
 

@@ -10,10 +10,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
-__all__ = ["atomic_open", "atomic_write_json", "atomic_write_text"]
+__all__ = ["atomic_open", "atomic_write_json", "atomic_write_text", "current_umask"]
 
 
-def _umask() -> int:
+def current_umask() -> int:
     mask = os.umask(0)  # the only portable way to read it is to set it, then restore it at once
     os.umask(mask)
     return mask
@@ -27,7 +27,7 @@ def atomic_open(path: Path | str, mode: str = "w") -> Iterator[IO]:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         # mkstemp makes 0600; a plain open() keeps an existing file's mode, else honours the umask
-        os.fchmod(fd, path.stat().st_mode & 0o7777 if path.is_file() else 0o666 & ~_umask())
+        os.fchmod(fd, path.stat().st_mode & 0o7777 if path.is_file() else 0o666 & ~current_umask())
         with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8", "newline": "\n"})) as f:
             yield f
         os.replace(tmp, path)

@@ -15,7 +15,14 @@ from antq_ner.training import load_split_sentences, train
 
 
 def test_checkpoint_holds_everything_a_user_needs(tiny_checkpoint):
+    import os
+
     names = {p.name for p in tiny_checkpoint.iterdir()}
+    umask = os.umask(0)
+    os.umask(umask)
+    for p in tiny_checkpoint.iterdir():  # readable as a plain open() would make them, safetensors included
+        if p.is_file():
+            assert p.stat().st_mode & 0o777 == 0o666 & ~umask, p.name
     for name in ("model.safetensors", "config.json", "vocab.txt", "bpe.codes", "tokenizer_config.json",
                  "training_config.yaml", "preprocessing.json", "labels.txt", "metrics.json", "train.log", "README.md"):
         assert name in names, name
