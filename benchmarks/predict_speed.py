@@ -53,11 +53,28 @@ def _entities(preds) -> set[tuple]:
     return {(i, e["type"], e["start"], e["end"]) for i, p in enumerate(preds) for e in p.entities}
 
 
+def read_repeated(paths: list[str]) -> list:
+    """The documents of `paths`, a path given k times read once and repeated k times under new ids
+    (predict.py refuses a repeated id)."""
+    import dataclasses
+
+    from antq_ner.documents import read_inputs
+
+    unique = list(dict.fromkeys(paths))
+    docs = {d.id: d for d in read_inputs(unique)}
+    seen: dict[str, int] = {}
+    out = []
+    for p in paths:
+        seen[p] = seen.get(p, 0) + 1
+        out.append(dataclasses.replace(docs[p], id=f"{p}#{seen[p]}"))
+    return out
+
+
 def run_ours(tagger, paths: list[str]) -> Run:
-    from antq_ner.documents import predict_documents, read_inputs
+    from antq_ner.documents import predict_documents
 
     start = time.perf_counter()
-    preds = predict_documents(tagger, list(read_inputs(paths)))
+    preds = predict_documents(tagger, read_repeated(paths))
     seconds = time.perf_counter() - start
     return Run(seconds, [t for p in preds for t in p.tags], _entities(preds))
 
@@ -76,11 +93,10 @@ def segment(tagger, paths: list[str]) -> tuple[list[str], list[tuple[int, list]]
     """What a pipeline user does first: read, split, word-segment (timed)."""
     import unicodedata
 
-    from antq_ner.documents import read_inputs
     from antq_ner.text import split_sentences
 
     texts, doc_sentences, spans, words = [], [], [], []
-    for d, doc in enumerate(read_inputs(paths)):
+    for d, doc in enumerate(read_repeated(paths)):
         texts.append(doc.text)
         for tokens in split_sentences(doc.text):
             sp, w = tagger.encoder.words([unicodedata.normalize("NFC", t.text) for t in tokens])
@@ -300,7 +316,6 @@ def profile(tagger, paths: list[str]) -> dict:
     import torch
 
     from antq_ner import inference
-    from antq_ner.documents import read_inputs
     from antq_ner.text import read_sentences
 
     cfg = tagger.model.config
@@ -332,7 +347,7 @@ def profile(tagger, paths: list[str]) -> dict:
     inference.decode_words = timed("decode", decode)
     try:
         start = time.perf_counter()
-        docs = list(read_inputs(paths))
+        docs = read_repeated(paths)
         sentences = [[t.text for t in s] for d in docs for s in read_sentences(d.text)]
         seconds["read + split"] = time.perf_counter() - start
         start = time.perf_counter()
