@@ -17,7 +17,8 @@ In one run, on the same texts (the five raw reports, repeated) and the same weig
   owns it, so both paths do the same work and can be compared tag for tag.
 
 Both are compared per syllable (word predictions projected to syllables, repaired as in
-predict.py) and per entity; int8 dynamic quantisation (--quantize) is compared with full precision.
+predict.py) and per entity; `--precision bf16` and `--precision int8` are compared with fp32. After the table,
+where the time goes and the model's GFLOP/s against a fp32 matmul timed in the same run (`profile`).
 Models: (a) the given checkpoint (the default one is the bundled multilingual-e5-small, fine-tuned:
 syllables in, fast tokenizer); (b) a PhoBERT-base-sized RoBERTa (12 layers, hidden 768, 12 heads,
 intermediate 3072, 258 positions, pad id 1), randomly initialised, with PhoBERT's real tokenizer
