@@ -95,10 +95,23 @@ def _read_bytes(path: Path) -> bytes:
         raise InputError(f"{path}: cannot read: {e.strerror or e}") from None
 
 
-def _read_jsonl(path: Path, data: bytes) -> Iterator[InputDocument | InputError]:
+def _jsonl_lines(path: Path) -> Iterator[bytes]:
+    """The file's lines, read one at a time (an archive of documents need not fit in memory)."""
+    try:
+        with open(path, "rb") as f:
+            for k, line in enumerate(f):
+                if k == 0:
+                    line = line.removeprefix(b"\xef\xbb\xbf")  # a UTF-8 byte-order mark, as some editors write
+                yield line.removesuffix(b"\n")
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file or directory") from None
+    except OSError as e:
+        raise InputError(f"{path}: cannot read: {e.strerror or e}") from None
+
+
+def _read_jsonl(path: Path, lines: Iterable[bytes]) -> Iterator[InputDocument | InputError]:
     source = str(path)
-    data = data.removeprefix(b"\xef\xbb\xbf")  # a UTF-8 byte-order mark, as some editors write
-    for lineno, raw in enumerate(data.split(b"\n"), start=1):
+    for lineno, raw in enumerate(lines, start=1):
         if not raw.strip():
             continue
         try:
@@ -150,11 +163,10 @@ def _read_one(path_arg: str, stdin: IO | None) -> Iterator[InputDocument | Input
         files = [path]
     for file in files:
         try:
-            data = _read_bytes(file)
             if file.suffix == ".jsonl" and not path.is_dir():
-                yield from _read_jsonl(file, data)
+                yield from _read_jsonl(file, _jsonl_lines(file))
             else:
-                yield InputDocument(str(file), _decode(data, str(file)), str(file))
+                yield InputDocument(str(file), _decode(_read_bytes(file), str(file)), str(file))
         except InputError as e:
             yield e
 
