@@ -5,7 +5,7 @@ Reading (`read_inputs`), tagging (`predict_documents`, over `inference.Tagger`) 
 parsed in `cli.py`). One concern, predict.py's, in about 440 lines: the readers' error reporting and
 the two-pass, multi-process run are what make it longer than the other modules. All inputs are read and checked before the model is
 loaded or anything is written, so a bad input leaves no output behind (unless --skip-errors);
-they are then read again as they are tagged, so memory does not grow with the number of documents.
+they are then read again as they are tagged (JSONL line by line), so no input is held whole.
 """
 
 from __future__ import annotations
