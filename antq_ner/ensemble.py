@@ -19,6 +19,7 @@ __all__ = [
     "ENSEMBLE_NAME",
     "crf_distribution",
     "pooled_distribution",
+    "pooled_path",
     "pooled_sentence",
     "pooled_tags",
     "syllable_distribution",
@@ -72,8 +73,13 @@ def pooled_distribution(encoder: np.ndarray, crf: np.ndarray, crf_weight: float)
 
 def pooled_tags(encoder: np.ndarray, crf: np.ndarray, labels: Sequence[str], crf_weight: float = 0.5) -> list[str]:
     """Syllable IOB2 tags of the best valid path through the pooled distribution."""
-    mixed = pooled_distribution(encoder, crf, crf_weight)
-    return [labels[i] for i in viterbi_iob2(np.log(np.maximum(mixed, 1e-12)), labels)]
+    return pooled_path(pooled_distribution(encoder, crf, crf_weight), labels)[0]
+
+
+def pooled_path(mixed: np.ndarray, labels: Sequence[str]) -> tuple[list[str], list[float]]:
+    """Tags of the best valid IOB2 path through `mixed`, and each syllable's probability of its tag."""
+    best = viterbi_iob2(np.log(np.maximum(mixed, 1e-12)), labels)
+    return [labels[i] for i in best], [float(mixed[t, i]) for t, i in enumerate(best)]
 
 
 def pooled_sentence(
@@ -84,8 +90,5 @@ def pooled_sentence(
     distributions and a `baselines.CrfTagger`."""
     if not tokens:
         return [], []
-    mixed = pooled_distribution(
-        syllable_distribution(word_probs, spans, labels), crf_distribution(crf.marginals(tokens), labels), crf_weight
-    )
-    best = viterbi_iob2(np.log(np.maximum(mixed, 1e-12)), labels)
-    return [labels[i] for i in best], [float(mixed[t, i]) for t, i in enumerate(best)]
+    encoder = syllable_distribution(word_probs, spans, labels)
+    return pooled_path(pooled_distribution(encoder, crf_distribution(crf.marginals(tokens), labels), crf_weight), labels)

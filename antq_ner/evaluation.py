@@ -126,12 +126,7 @@ def evaluate_run(
     encoder_pred = [t.tags for t in tagger.decode(distributions)]
     pred = encoder_pred
     if tagger.crf is not None:
-        from .ensemble import pooled_sentence
-
-        pred = [
-            pooled_sentence(t, p, sp, tagger.crf, tagger.labels, tagger.crf_weight)[0]
-            for t, (p, sp) in zip(tokens, distributions)
-        ]
+        pred = [t.tags for t in tagger.pool(tokens, distributions)]
     systems: dict[str, SystemPredictions] = {}
     skipped: dict[str, str] = {}
     if baselines:

@@ -158,8 +158,10 @@ class Tagger:
     def tag(self, sentences: Sequence[Sequence[str]]) -> list[TaggedSentence]:
         """Tags for each sentence of syllable tokens; every syllable gets exactly one prediction."""
         distributions = self.word_distributions(sentences)
-        if self.crf is None:
-            return self.decode(distributions)
+        return self.decode(distributions) if self.crf is None else self.pool(sentences, distributions)
+
+    def pool(self, sentences: Sequence[Sequence[str]], distributions) -> list[TaggedSentence]:
+        """`word_distributions`' output pooled with the checkpoint's CRF (`ensemble.pooled_sentence`)."""
         from .ensemble import pooled_sentence
 
         return [
