@@ -207,8 +207,9 @@ def predict_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=32, metavar="N", help="model inputs per batch (default: 32)")
     p.add_argument("--threads", type=int, metavar="N", help="torch CPU threads (default: torch's own choice)")
     p.add_argument("--precision", choices=("fp32", "bf16", "int8"), default="fp32",
-                   help="fp32 (default); bf16 (fast where the CPU/GPU computes it natively); int8 (dynamic "
-                   "quantisation of the attention projections). README, 'Batch inference': speed and agreement")
+                   help="fp32 (default); bf16 (fast where the CPU/GPU computes it natively); int8 (CPU: the "
+                   "model exported to ONNX Runtime with int8 linear layers, made at load, some seconds; needs "
+                   "the int8 extra). README, 'Batch inference': speed and agreement")
     p.add_argument("--skip-errors", action="store_true", help="report bad documents on stderr and go on")
     return p
 

@@ -12,7 +12,7 @@ from .checkpoint import load_crf, load_preprocessing
 from .config import PreprocessingConfig
 from .data import SentenceEncoder, assemble_word_predictions, decode_words, softmax
 
-__all__ = ["PRECISIONS", "TaggedSentence", "Tagger", "plan_batches", "quantize_int8"]
+__all__ = ["PRECISIONS", "TaggedSentence", "Tagger", "plan_batches"]
 
 
 @dataclass(frozen=True)
@@ -24,22 +24,8 @@ class TaggedSentence:
 
 # Inference precisions (predict.py --precision; benchmarks/predict_speed.py measures each against fp32):
 # bf16 casts the weights (fast where the CPU or GPU computes bf16 natively, e.g. AVX512-BF16/AMX);
-# int8 is dynamic quantisation of the linear layers named in `quantize_int8`.
+# int8 runs the model on ONNX Runtime with int8 linear layers (`int8.int8_model`; CPU only).
 PRECISIONS = ("fp32", "bf16", "int8")
-
-
-def quantize_int8(model):
-    """Per-channel dynamic int8 quantisation of the attention's query, key and value projections.
-
-    The measured choice (README, "Batch inference"): quantising every linear layer changed about one
-    entity in nine of the fine-tuned encoder; the query/key/value projections alone keep ≥ 99 %.
-    """
-    import torch
-    from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
-
-    names = {n for n, m in model.named_modules()
-             if isinstance(m, torch.nn.Linear) and n.rsplit(".", 1)[-1] in ("query", "key", "value")}
-    return quantize_dynamic(model, dict.fromkeys(names, per_channel_dynamic_qconfig), dtype=torch.qint8)
 
 
 def plan_batches(lengths: Sequence[int], batch_size: int, max_padding: float = 0.1) -> list[list[int]]:
@@ -120,12 +106,16 @@ class Tagger:
             ) from None
         if precision not in PRECISIONS:
             raise ValueError(f"precision {precision!r}: expected one of {', '.join(PRECISIONS)}")
-        if precision == "bf16":
-            model = model.to(torch.bfloat16)
-        elif precision == "int8":
-            model = quantize_int8(model)
-        if device is not None and precision != "int8":
-            model = model.to(device)
+        if precision == "int8":
+            if device is not None and torch.device(device).type != "cpu":
+                raise ValueError(f"precision int8 runs on the CPU (ONNX Runtime), not on {device}; use bf16 there")
+            from .int8 import int8_model
+
+            model = int8_model(model)
+        else:
+            model = model.to(torch.bfloat16 if precision == "bf16" else torch.float32)
+            if device is not None:
+                model = model.to(device)
         crf, crf_weight = load_crf(model_dir)
         return cls(model, tokenizer, prep, batch_size, crf, crf_weight)
 

@@ -17,7 +17,9 @@ In one run, on the same texts (the five raw reports, repeated) and the same weig
   owns it, so both paths do the same work and can be compared tag for tag.
 
 Both are compared per syllable (word predictions projected to syllables, repaired as in
-predict.py) and per entity; `--precision bf16` and `--precision int8` are compared with fp32. After the table,
+predict.py) and per entity; `--precision bf16` and `--precision int8` are compared with fp32. A checkpoint that
+pools with its CRF (the default) is also timed as shipped, pooled, in each precision (those rows are
+compared with the pooled fp32 run). After the table,
 where the time goes and the model's GFLOP/s against a fp32 matmul timed in the same run (`profile`).
 Models: (a) the given checkpoint (the default one is the bundled multilingual-e5-small, fine-tuned:
 syllables in, fast tokenizer); (b) a PhoBERT-base-sized RoBERTa (12 layers, hidden 768, 12 heads,
@@ -237,6 +239,7 @@ def bench_model(name: str, model_dir: Path, repeat: int, batch_size: int, rounds
 
     paths = [str(p) for p in sorted(RAW.glob("*.txt"))] * repeat
     tagger = Tagger.from_pretrained(model_dir, batch_size=batch_size)
+    crf = tagger.crf  # a checkpoint that pools with its CRF (the default) is also timed as shipped
     tagger.crf = None  # the encoder alone: the path the pipeline is compared with
     reduced = {p: Tagger.from_pretrained(model_dir, batch_size=batch_size, precision=p) for p in ("bf16", "int8")}
     for t in reduced.values():
@@ -269,9 +272,14 @@ def bench_model(name: str, model_dir: Path, repeat: int, batch_size: int, rounds
         for precision, t in reduced.items():
             r = run_ours(t, paths)
             keep(precision, r.seconds, r)
+        if crf is not None:
+            for precision, t in [("fp32", tagger), *reduced.items()]:
+                t.crf = crf
+                r = run_ours(t, paths)
+                t.crf = None
+                keep(f"{precision} pooled", r.seconds, r)
 
     n_docs, n_tokens = len(paths), sum(len(t) for _, t in inputs.doc_sentences)
-    ours_s, ours = best["ours"]
     print(f"[{name}] {n_docs} documents, {len(inputs.doc_sentences)} sentences, {n_tokens} syllable tokens, "
           f"{len(inputs.strings)} pipeline inputs ({inputs.windowed} sentences windowed), best of {rounds}",
           flush=True)
@@ -281,14 +289,19 @@ def bench_model(name: str, model_dir: Path, repeat: int, batch_size: int, rounds
         "pipeline only": "pipeline only (pre-segmented)",
         "bf16": "ours --precision bf16",
         "int8": "ours --precision int8",
+        "fp32 pooled": "ours + CRF pool (as shipped)",
+        "bf16 pooled": "ours + CRF pool, bf16",
+        "int8 pooled": "ours + CRF pool, int8",
     }
     rows = []
     for key, (seconds, run) in best.items():
-        same = key == "ours"
+        # pooled rows against the pooled fp32 run: time ratio and agreement
+        ref_s, ref = best["fp32 pooled"] if key.endswith("pooled") else best["ours"]
+        same = key in ("ours", "fp32 pooled")
         rows.append({"model": name, "path": labels[key], "s": seconds, "docs/s": n_docs / seconds,
-                     "tok/s": n_tokens / seconds, "ours_s": ours_s,
-                     "tags": None if same else tag_agreement(ours, run),
-                     "ents": None if same else entity_agreement(ours, run)})
+                     "tok/s": n_tokens / seconds, "ours_s": ref_s,
+                     "tags": None if same else tag_agreement(ref, run),
+                     "ents": None if same else entity_agreement(ref, run)})
     rows[0]["profile"] = profile(tagger, paths)
     return rows
 
@@ -400,12 +413,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="PhoBERT's vocab.txt and bpe.codes, for the base-sized model (default: ../shared/...)")
     args = p.parse_args(argv)
 
-    import warnings
-
     import torch
     from transformers.utils import logging as hf_logging
-
-    warnings.filterwarnings("ignore", message=".*quantize_per_tensor.*")  # torch's deprecation of qint8 tensors
 
     hf_logging.disable_progress_bar()
     hf_logging.set_verbosity_error()
@@ -425,7 +434,8 @@ def main(argv: list[str] | None = None) -> int:
     for r in rows:
         if "profile" in r:
             print_profile(r["model"], r["profile"])
-    print("ours÷this: this path's time / ours (>1: ours is faster). tag agr.: syllable tags equal to ours; "
+    print("ours÷this: this path's time / ours (>1: ours is faster); pooled rows: / the pooled fp32 run, and "
+          "agreement with it. tag agr.: syllable tags equal to ours; "
           "ent agr.: entity F1 against ours.\n"
           "Agreement on the 'incl.' row: the pipeline's probabilities decoded as the Tagger decodes them "
           "(viterbi_iob2), i.e. same model outputs?\n"

@@ -1,0 +1,153 @@
+"""`--precision int8`: the checkpoint exported to ONNX and run by ONNX Runtime, its linear layers int8.
+
+The recipe, chosen by measurement (README, "Reduced precision"): ONNX Runtime's dynamic int8 (one
+scale per weight tensor, activations quantised per batch) for every matrix product with a weight
+except the FFN output projections (the products that read the GELU); those, the most sensitive,
+are block-wise int8 (`MatMulNBits`: 8-bit weights and activations with one scale per block of 128
+inputs), which follows the GELU's outliers. ONNX Runtime's int8 kernels use the CPU's integer
+dot-product instructions (VNNI) where torch's dynamic quantisation gained little.
+
+The ONNX files are made in a temporary folder when the model is loaded (seconds for the default
+encoder, about a minute at PhoBERT-base size) and deleted once the session has read them: nothing is
+written beside the checkpoint.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import tempfile
+import warnings
+from pathlib import Path
+from types import SimpleNamespace
+
+__all__ = ["Int8TokenClassifier", "export_onnx", "ffn_output_products", "int8_model", "quantize_onnx"]
+
+GELU_OPS = ("Gelu", "BiasGelu", "FastGelu")
+
+
+def _import_onnx():
+    try:
+        import onnx
+        import onnxruntime
+    except ImportError as e:
+        raise ValueError(
+            f"--precision int8 runs on ONNX Runtime, which is not installed ({e.name} is missing): "
+            "pip install 'antq-ner[int8]' (or use --precision bf16)"
+        ) from None
+    return onnx, onnxruntime
+
+
+def export_onnx(model, path: Path) -> None:
+    """`model` (a token classifier, eval mode) as ONNX, dynamic in batch size and sequence length."""
+    import torch
+
+    ids = torch.ones(2, 16, dtype=torch.long)  # any shape: both axes are exported as dynamic
+    batch, sequence = torch.export.Dim("batch"), torch.export.Dim("sequence")
+    # The exporter reports its steps on stdout and its registry on the log: stdout is predict.py's
+    # output, so both are kept quiet.
+    onnx_log = logging.getLogger("torch.onnx")
+    level = onnx_log.level
+    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        onnx_log.setLevel(logging.ERROR)
+        try:
+            program = torch.onnx.export(
+                model.eval(), (), kwargs={"input_ids": ids, "attention_mask": torch.ones_like(ids)},
+                dynamo=True, verbose=False, input_names=["input_ids", "attention_mask"], output_names=["logits"],
+                dynamic_shapes={"input_ids": {0: batch, 1: sequence}, "attention_mask": {0: batch, 1: sequence}},
+            )
+        finally:
+            onnx_log.setLevel(level)
+    program.save(str(path))
+
+
+def ffn_output_products(graph) -> list[str]:
+    """Names of the MatMul nodes that read a GELU (each layer's FFN output projection), in graph order."""
+    producer = {out: node for node in graph.node for out in node.output}
+    return [
+        node.name for node in graph.node
+        if node.op_type == "MatMul" and node.input[0] in producer and producer[node.input[0]].op_type in GELU_OPS
+    ]
+
+
+@contextlib.contextmanager
+def _quantisers():
+    """ONNX Runtime's quantisers, quiet. One of their modules calls logging.basicConfig(level=INFO)
+    when imported and they log on the root logger, which would print their every step and every
+    later INFO record of other libraries: the root logger is put back as it was afterwards."""
+    handlers, level = logging.root.handlers[:], logging.root.level
+    try:
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+        from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
+
+        logging.root.setLevel(logging.ERROR)
+        yield quantize_dynamic, QuantType, MatMulNBitsQuantizer
+    finally:
+        logging.root.handlers[:] = handlers
+        logging.root.setLevel(level)
+
+
+def quantize_onnx(src: Path, dst: Path, layers: int) -> None:
+    """int8 copy of `src` at `dst` (the recipe in the module's doc)."""
+    onnx, _ = _import_onnx()
+    ffn_out = ffn_output_products(onnx.load(str(src)).graph)
+    if len(ffn_out) != layers:
+        raise ValueError(
+            f"int8: expected one FFN output projection (a MatMul reading a GELU) per layer, {layers}, found "
+            f"{len(ffn_out)} in the exported graph; this architecture is not supported: use --precision bf16"
+        )
+    dynamic = dst.with_name(dst.stem + "-dynamic.onnx")
+    with _quantisers() as (quantize_dynamic, QuantType, MatMulNBitsQuantizer):
+        quantize_dynamic(
+            str(src), str(dynamic), weight_type=QuantType.QInt8, nodes_to_exclude=ffn_out,
+            # MatMulConstBOnly: only products with a weight (the attention's activation × activation
+            # products stay fp32); DefaultTensorType: exporter outputs shape inference cannot type are float.
+            extra_options={"MatMulConstBOnly": True, "DefaultTensorType": onnx.TensorProto.FLOAT},
+        )
+        # accuracy_level 4: activations quantised to int8 per block of 128 inputs, not per tensor
+        blockwise = MatMulNBitsQuantizer(onnx.load(str(dynamic)), bits=8, block_size=128, is_symmetric=True,
+                                         accuracy_level=4, nodes_to_include=ffn_out)
+        blockwise.process()
+        blockwise.model.save_model_to_file(str(dst), use_external_data_format=False)
+
+
+class Int8TokenClassifier:
+    """An ONNX Runtime session that the Tagger calls like the transformers model it was made from."""
+
+    def __init__(self, session, config):
+        import torch
+
+        self.session = session
+        self.config = config
+        self.device = torch.device("cpu")
+
+    def eval(self) -> Int8TokenClassifier:
+        return self
+
+    def forward(self, input_ids, attention_mask):
+        import torch
+
+        (logits,) = self.session.run(["logits"], {"input_ids": input_ids.cpu().numpy(),
+                                                  "attention_mask": attention_mask.cpu().numpy()})
+        return SimpleNamespace(logits=torch.from_numpy(logits))
+
+    def __call__(self, input_ids, attention_mask):
+        return self.forward(input_ids=input_ids, attention_mask=attention_mask)
+
+
+def int8_model(model) -> Int8TokenClassifier:
+    """`model` exported, quantised and loaded by ONNX Runtime (CPU, torch's thread count)."""
+    import torch
+
+    _, ort = _import_onnx()
+    with tempfile.TemporaryDirectory(prefix="antq-ner-int8-") as tmp:
+        fp32, int8 = Path(tmp) / "model.onnx", Path(tmp) / "model-int8.onnx"
+        export_onnx(model, fp32)
+        quantize_onnx(fp32, int8, model.config.num_hidden_layers)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = torch.get_num_threads()  # predict.py --threads, like fp32
+        options.inter_op_num_threads = 1
+        session = ort.InferenceSession(str(int8), options, providers=["CPUExecutionProvider"])
+    return Int8TokenClassifier(session, model.config)
