@@ -115,6 +115,8 @@ def train_main(argv: list[str] | None = None) -> int:
 
 
 def evaluate_main(argv: list[str] | None = None) -> int:
+    from .inference import PRECISIONS
+
     parser = argparse.ArgumentParser(
         prog="evaluate.py",
         description="Score a checkpoint on its held-out articles (with baselines, errors, plots), "
@@ -129,6 +131,11 @@ def evaluate_main(argv: list[str] | None = None) -> int:
     parser.add_argument("--folds", help="--cv: comma-separated subset of folds, e.g. fold-ct07,fold-bac-lieu")
     parser.add_argument("--no-baselines", action="store_true", help="skip the CRF and underthesea baselines")
     parser.add_argument("--examples", type=int, default=5, metavar="N", help="error examples per kind in report.md")
+    parser.add_argument("--precision", choices=PRECISIONS, default="fp32",
+                        help="--model: score the checkpoint as predict.py --precision runs it (eval/<split>-<precision>/)")
+    parser.add_argument("--allow-seen", action="store_true",
+                        help="score held-out sentences that are also training sentences (e.g. a repeated photo "
+                        "credit) instead of refusing; they are listed in metrics.json")
     args = parser.parse_args(argv)
     if args.cv == bool(args.model):
         parser.error("give either --model DIR or --cv --config FILE")
@@ -136,6 +143,8 @@ def evaluate_main(argv: list[str] | None = None) -> int:
         parser.error("--cv needs --config")
     if not args.cv and (args.config or args.set or args.folds):
         parser.error("--config, --set and --folds go with --cv")
+    if args.cv and args.precision != "fp32":
+        parser.error("--precision goes with --model")
     from .config import ConfigError
     from .evaluation import cross_validate, evaluate_run
     from .report import FILES, format_table
@@ -143,9 +152,11 @@ def evaluate_main(argv: list[str] | None = None) -> int:
     try:
         if args.cv:
             folds = [f.strip() for f in args.folds.split(",") if f.strip()] if args.folds else None
-            result = cross_validate(args.config, args.set, folds, not args.no_baselines, args.examples)
+            result = cross_validate(args.config, args.set, folds, not args.no_baselines, args.examples,
+                                    allow_seen=args.allow_seen)
         else:
-            result = evaluate_run(args.model, args.split, not args.no_baselines, args.examples)
+            result = evaluate_run(args.model, args.split, not args.no_baselines, args.examples,
+                                  allow_seen=args.allow_seen, precision=args.precision)
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -196,6 +207,9 @@ A progress bar goes to stderr when it is a terminal and there are more than 5 do
 
 
 def predict_parser() -> argparse.ArgumentParser:
+    from .documents import FORMATS
+    from .inference import PRECISIONS
+
     p = argparse.ArgumentParser(
         prog="predict.py", description="Tag named entities (PERSON, RANK, ORG, PROGRAM, QUANTITY) in raw text.",
         epilog=_PREDICT_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -203,10 +217,10 @@ def predict_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", required=True, metavar="DIR", help="a checkpoint folder written by train.py")
     p.add_argument("inputs", nargs="+", metavar="INPUT", help=".txt file, folder, .jsonl file or - (see below)")
     p.add_argument("--output", "-o", metavar="FILE", help="write here (atomically) instead of standard output")
-    p.add_argument("--format", choices=("jsonl", "conll", "markup"), default="jsonl", help="output format (default: jsonl)")
+    p.add_argument("--format", choices=FORMATS, default="jsonl", help="output format (default: jsonl)")
     p.add_argument("--batch-size", type=int, default=32, metavar="N", help="model inputs per batch (default: 32)")
     p.add_argument("--threads", type=int, metavar="N", help="torch CPU threads (default: torch's own choice)")
-    p.add_argument("--precision", choices=("fp32", "bf16", "int8"), default="fp32",
+    p.add_argument("--precision", choices=PRECISIONS, default="fp32",
                    help="fp32 (default); bf16 (fast where the CPU/GPU computes it natively); int8 (CPU: the "
                    "model exported to ONNX Runtime with int8 linear layers, made at load, some seconds; needs "
                    "the int8 extra). README, 'Batch inference': speed and agreement")

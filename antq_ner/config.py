@@ -335,12 +335,13 @@ def _read_splits(path: Path) -> dict[str, dict[str, list[str]]]:
     return splits
 
 
-def check_paths(cfg: Config) -> None:
-    """Every input path exists before anything is trained."""
+def check_paths(cfg: Config, split: dict[str, list[str]] | None = None) -> None:
+    """Every input path exists before anything is trained; `split` (default: the config's, read from
+    `data.splits_file`) gives the article ids of each part, as `training.load_split_sentences`."""
     bio_dir = Path(cfg.data.bio_dir)
     if not bio_dir.is_dir():
         raise ConfigError(f"data.bio_dir: folder {bio_dir} not found")
-    split = load_split(cfg)
+    split = split or load_split(cfg)
     for part, ids in split.items():
         for doc in ids:
             if not (bio_dir / f"{doc}.conll").is_file():

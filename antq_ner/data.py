@@ -11,7 +11,7 @@ import numpy as np
 from .align import encode_windows
 from .bio import Sentence
 from .config import PreprocessingConfig
-from .decoding import viterbi_iob2
+from .decoding import best_path
 from .segment import syllable_to_word_tags, word_spans, words_to_syllable_tags
 from .text import normalize_for_model
 
@@ -120,7 +120,5 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 def decode_words(word_probs: np.ndarray, spans, labels: Sequence[str]) -> tuple[list[str], list[float]]:
     """The one decoding of the encoder's output (dev scoring, evaluation, predict.py): syllable tags of
     the best valid IOB2 word sequence, and each syllable's probability of its word's tag."""
-    best = viterbi_iob2(np.log(np.maximum(word_probs, 1e-12)), labels)
-    tags = words_to_syllable_tags([labels[i] for i in best], spans)
-    chosen = word_probs[np.arange(len(best)), best] if best else np.zeros(0)
-    return tags, [float(chosen[w]) for w, (a, b) in enumerate(spans) for _ in range(b - a)]
+    word_tags, word_scores = best_path(word_probs, labels)
+    return words_to_syllable_tags(word_tags, spans), [word_scores[w] for w, (a, b) in enumerate(spans) for _ in range(b - a)]

@@ -12,7 +12,7 @@ from functools import lru_cache
 
 import numpy as np
 
-__all__ = ["allowed_transitions", "viterbi_iob2"]
+__all__ = ["allowed_transitions", "best_path", "viterbi_iob2"]
 
 
 @lru_cache(maxsize=16)
@@ -44,3 +44,10 @@ def viterbi_iob2(log_probs: np.ndarray, labels: Sequence[str]) -> list[int]:
     for t in range(len(log_probs) - 1, 0, -1):
         path.append(int(back[t, path[-1]]))
     return path[::-1]
+
+
+def best_path(probs: np.ndarray, labels: Sequence[str]) -> tuple[list[str], list[float]]:
+    """Tags of the best valid IOB2 path through per-position probabilities (positions × labels), and
+    each position's probability of its tag."""
+    best = viterbi_iob2(np.log(np.maximum(probs, 1e-12)), labels)
+    return [labels[i] for i in best], [float(probs[t, i]) for t, i in enumerate(best)]

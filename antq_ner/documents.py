@@ -11,14 +11,12 @@ they are then read again as they are tagged (JSONL line by line), so no input is
 from __future__ import annotations
 
 import argparse
-import io
 import itertools
 import json
 import os
 import re
 import shutil
 import sys
-import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +24,7 @@ from typing import IO
 
 from .bio import Sentence, bio_to_spans, format_conll
 from .markup import CharSpan, render_markup
-from .segment import SegmenterFallbackWarning
+from .segment import segmenter_fallbacks
 from .text import Token, clean_text, read_sentences
 
 __all__ = [
@@ -142,17 +140,10 @@ def _read_jsonl(path: Path, lines: Iterable[bytes]) -> Iterator[InputDocument | 
         yield InputDocument(doc_id, obj["text"], source, lineno)
 
 
-def _read_stdin(stdin: IO) -> str:
-    buffer = getattr(stdin, "buffer", None)
-    if buffer is not None:  # bytes, so that `\r\n` stays as it is and offsets match the input
-        return _decode(buffer.read(), "-")
-    return stdin.read()
-
-
-def _read_one(path_arg: str, stdin: IO | None) -> Iterator[InputDocument | InputError]:
+def _read_one(path_arg: str, stdin: bytes | None) -> Iterator[InputDocument | InputError]:
     if path_arg == "-":
         try:
-            yield InputDocument("-", _read_stdin(stdin if stdin is not None else sys.stdin), "-")
+            yield InputDocument("-", _decode(stdin if stdin is not None else _stdin_bytes(), "-"), "-")
         except InputError as e:
             yield e
         return
@@ -174,10 +165,11 @@ def _read_one(path_arg: str, stdin: IO | None) -> Iterator[InputDocument | Input
 def read_inputs(
     paths: Iterable[str],
     on_error: Callable[[InputError], None] | None = None,
-    stdin: IO | None = None,
+    stdin: bytes | None = None,
 ) -> Iterator[InputDocument]:
     """Documents of `.txt` files, folders (their `.txt` files, recursively, sorted), `.jsonl` files
-    (`{"id": …, "text": …}` per line) and `-` (standard input, plain text), in the order given.
+    (`{"id": …, "text": …}` per line) and `-` (standard input, plain text: `stdin`'s bytes if given,
+    else read from `sys.stdin`), in the order given.
 
     A bad input raises `InputError` (`FILE:LINE: …`), or is passed to `on_error` and skipped; a
     document whose id an earlier one has (the same file given twice, a repeated JSONL id) is bad.
@@ -317,10 +309,13 @@ def run_prediction(args: argparse.Namespace) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     errors: list[InputError] = []
+    # Under torchrun / accelerate launch every process runs the first pass; one reports (RANK is set
+    # by both launchers, before torch and accelerate are imported).
+    say = print if os.environ.get("RANK", "0") == "0" else (lambda *a, **k: None)
 
     def report(e: InputError) -> None:
         errors.append(e)
-        print(f"error: {e} (skipped)", file=sys.stderr)
+        say(f"error: {e} (skipped)", file=sys.stderr)
 
     # Two passes over the inputs: the first reads and checks every document and keeps only the count,
     # so that a bad input fails before the model loads and before anything is written; the second
@@ -328,18 +323,17 @@ def run_prediction(args: argparse.Namespace) -> int:
     stdin_data = _stdin_bytes() if "-" in args.inputs else None  # standard input can be read once only
 
     def documents(on_error) -> Iterator[InputDocument]:
-        stdin = io.TextIOWrapper(io.BytesIO(stdin_data), encoding="utf-8") if stdin_data is not None else None
-        return read_inputs(args.inputs, on_error=on_error, stdin=stdin)
+        return read_inputs(args.inputs, on_error=on_error, stdin=stdin_data)
 
     try:
         n_documents = sum(1 for _ in documents(report if args.skip_errors else None))
     except InputError as e:
-        print(f"error: {e}", file=sys.stderr)
+        say(f"error: {e}", file=sys.stderr)
         return 1
     if errors:
-        print(f"skipped {len(errors)} bad document(s)", file=sys.stderr)
+        say(f"skipped {len(errors)} bad document(s)", file=sys.stderr)
     if not n_documents:
-        print("error: no document to tag (" + ("every input was bad" if errors else "no .txt file, no JSONL line")
+        say("error: no document to tag (" + ("every input was bad" if errors else "no .txt file, no JSONL line")
               + f" in {' '.join(args.inputs)}); nothing written", file=sys.stderr)
         return 1
 
@@ -371,21 +365,13 @@ def run_prediction(args: argparse.Namespace) -> int:
 
     from tqdm.auto import tqdm
 
-    fallbacks = 0
-
-    def show(message, category, filename, lineno, file=None, line=None) -> None:
-        nonlocal fallbacks
-        if issubclass(category, SegmenterFallbackWarning):
-            fallbacks += 1
-            print(f"warning: {message}", file=sys.stderr)
-        else:
-            default_show(message, category, filename, lineno, file, line)
-
     show_bar = n_documents > PROGRESS_MIN_DOCUMENTS and sys.stderr.isatty() and state.is_main_process
-    with warnings.catch_warnings(), tqdm(total=stop - first, unit="doc", file=sys.stderr, disable=not show_bar) as bar:
-        default_show = warnings.showwarning
-        warnings.showwarning = show
-        warnings.simplefilter("always", SegmenterFallbackWarning)
+
+    def warn(message: str) -> None:
+        print(f"warning: {message}", file=sys.stderr)
+
+    with segmenter_fallbacks(warn) as fallbacks, \
+            tqdm(total=stop - first, unit="doc", file=sys.stderr, disable=not show_bar) as bar:
         # the second pass: every bad document was reported by the first one
         mine = itertools.islice(documents(lambda e: None), first, stop)
         preds = iter_predictions(tagger, mine, progress=bar.update)
@@ -408,7 +394,7 @@ def run_prediction(args: argparse.Namespace) -> int:
                 os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())  # no second error at exit
                 return 0
     if fallbacks:
-        print(f"warning: {fallbacks} sentence(s) read one word per syllable (segmenter fallback)", file=sys.stderr)
+        print(f"warning: {len(fallbacks)} sentence(s) read one word per syllable (segmenter fallback)", file=sys.stderr)
     return 0
 
 

@@ -3,7 +3,7 @@
 The encoder reads context; the CRF's features see a syllable's shape, affixes and exact neighbours
 (codes, capitalisation, digits). Where one is unsure the other decides: each syllable's
 distribution is `(1 − crf_weight) × encoder + crf_weight × CRF` (a linear opinion pool), and the
-best valid IOB2 path through the pooled log-probabilities is the answer (`decoding.viterbi_iob2`).
+best valid IOB2 path through the pooled log-probabilities is the answer (`decoding.best_path`).
 A checkpoint trained with `model.crf_weight` holds its CRF (`crf.crfsuite`) and tags this way.
 """
 
@@ -13,15 +13,13 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .decoding import viterbi_iob2
+from .decoding import best_path
 
 __all__ = [
     "ENSEMBLE_NAME",
     "crf_distribution",
     "pooled_distribution",
-    "pooled_path",
     "pooled_sentence",
-    "pooled_tags",
     "syllable_distribution",
 ]
 
@@ -71,17 +69,6 @@ def pooled_distribution(encoder: np.ndarray, crf: np.ndarray, crf_weight: float)
     return (1.0 - crf_weight) * encoder + crf_weight * crf
 
 
-def pooled_tags(encoder: np.ndarray, crf: np.ndarray, labels: Sequence[str], crf_weight: float = 0.5) -> list[str]:
-    """Syllable IOB2 tags of the best valid path through the pooled distribution."""
-    return pooled_path(pooled_distribution(encoder, crf, crf_weight), labels)[0]
-
-
-def pooled_path(mixed: np.ndarray, labels: Sequence[str]) -> tuple[list[str], list[float]]:
-    """Tags of the best valid IOB2 path through `mixed`, and each syllable's probability of its tag."""
-    best = viterbi_iob2(np.log(np.maximum(mixed, 1e-12)), labels)
-    return [labels[i] for i in best], [float(mixed[t, i]) for t, i in enumerate(best)]
-
-
 def pooled_sentence(
     tokens: Sequence[str], word_probs: np.ndarray, spans: Sequence[tuple[int, int]], crf, labels: Sequence[str],
     crf_weight: float,
@@ -91,4 +78,4 @@ def pooled_sentence(
     if not tokens:
         return [], []
     encoder = syllable_distribution(word_probs, spans, labels)
-    return pooled_path(pooled_distribution(encoder, crf_distribution(crf.marginals(tokens), labels), crf_weight), labels)
+    return best_path(pooled_distribution(encoder, crf_distribution(crf.marginals(tokens), labels), crf_weight), labels)

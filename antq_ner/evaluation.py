@@ -12,7 +12,6 @@ import dataclasses
 import math
 import shutil
 import statistics
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,16 +22,16 @@ from .config import Config, ConfigError, check_paths, list_folds, load_config
 from .provenance import provenance
 from .report import _f, write_evaluation
 from .scoring import MODEL_NAME, SystemPredictions, evaluation_metrics
-from .segment import SegmenterFallbackWarning
+from .segment import segmenter_fallbacks
 
 __all__ = [
     "ENCODER_NAME",
     "MODEL_NAME",
     "EvalResult",
-    "check_unseen",
     "cross_validate",
     "evaluate_run",
     "run_baselines",
+    "seen_in_training",
 ]
 
 # MODEL_NAME is scoring's (report reads it too, and report must not import this module, which imports it).
@@ -48,16 +47,11 @@ class EvalResult:
     out_dir: Path | None = None
 
 
-def check_unseen(parts: Mapping[str, Sequence[Sentence]], split: str) -> None:
-    """Refuse to score sentences the model trained on (same tokens in the held-out part and in train)."""
+def seen_in_training(parts: Mapping[str, Sequence[Sentence]], split: str) -> list[tuple[Sentence, Sentence]]:
+    """(held-out sentence, training sentence) pairs with the same tokens: a score on them measures
+    memory, not generalisation (a photo credit repeated across articles is one)."""
     seen = {tuple(s.tokens): s for s in parts["train"]}
-    for s in parts[split]:
-        if tuple(s.tokens) in seen:
-            twin = seen[tuple(s.tokens)]
-            raise ValueError(
-                f"{split} sentence {s.sent_id} ({s.doc_id}) is also training sentence {twin.sent_id} ({twin.doc_id}): "
-                "a score on it would measure memory, not generalisation; remove one of them and retrain"
-            )
+    return [(s, seen[tuple(s.tokens)]) for s in parts[split] if tuple(s.tokens) in seen]
 
 
 def run_baselines(
@@ -65,8 +59,10 @@ def run_baselines(
     sentences: Sequence[Sentence],
     segmenter: str = "pyvi",
     encoder: tuple[Sequence[tuple], Sequence[str]] | None = None,
+    crf=None,
 ) -> tuple[dict[str, SystemPredictions], dict[str, str]]:
-    """The CRF (trained on `train_sentences`) and underthesea zero-shot on `sentences`.
+    """The CRF (trained on `train_sentences`, unless `crf` is that CRF already) and underthesea
+    zero-shot on `sentences`.
 
     With `encoder` (the model's `Tagger.word_distributions` for `sentences`, and its labels), also the
     ensemble of the model and this CRF (`ensemble.pooled_sentence`, equal weights).
@@ -79,7 +75,7 @@ def run_baselines(
     out: dict[str, SystemPredictions] = {}
     skipped: dict[str, str] = {}
     try:
-        crf = train_crf(train_sentences, segmenter=segmenter)
+        crf = crf or train_crf(train_sentences, segmenter=segmenter)
     except ImportError as e:
         skipped[CRF_NAME] = f"not installed ({e}); pip install 'antq-ner[eval]'"
     else:
@@ -97,11 +93,15 @@ def run_baselines(
 
 
 def evaluate_run(
-    model_dir: str | Path, split: str = "test", baselines: bool = True, examples: int = 5, write: bool = True
+    model_dir: str | Path, split: str = "test", baselines: bool = True, examples: int = 5, write: bool = True,
+    allow_seen: bool = False, precision: str = "fp32",
 ) -> EvalResult:
-    """Tag the held-out part `split` of the run's own split with the checkpoint; score; write `eval/<split>/`.
+    """Tag the held-out part `split` of the run's own split with the checkpoint; score; write `eval/<split>/`
+    (`eval/<split>-<precision>/` for a reduced precision).
 
     The CRF baseline trains on the run's train and dev articles (train only when evaluating on dev).
+    A held-out sentence that is also a training sentence is an error unless `allow_seen`; they are
+    listed in metrics.json either way.
     """
     from .inference import Tagger
     from .training import data_files, load_split_sentences
@@ -110,19 +110,24 @@ def evaluate_run(
     if split not in ("test", "dev"):
         raise ValueError(f"--split {split!r}: expected test or dev")
     cfg = read_run_config(model_dir)
-    check_paths(cfg)
     recorded = recorded_split(model_dir)
+    check_paths(cfg, recorded)
     parts = load_split_sentences(cfg, recorded)
-    check_unseen(parts, split)
+    seen = seen_in_training(parts, split)
+    if seen and not allow_seen:
+        held, twin = seen[0]
+        raise ValueError(
+            f"{len(seen)} {split} sentence(s) are also training sentences, e.g. {held.sent_id} ({held.doc_id}) = "
+            f"{twin.sent_id} ({twin.doc_id}): a score on them measures memory, not generalisation; remove one "
+            "of each pair and retrain, or pass --allow-seen to score anyway (they are listed in metrics.json)"
+        )
     sentences = parts[split]
     if not sentences:
         raise ConfigError(f"data.split {cfg.data.split!r}: the {split} part has no sentences")
-    tagger = Tagger.from_pretrained(model_dir)
+    tagger = Tagger.from_pretrained(model_dir, precision=precision)
     tokens = [list(s.tokens) for s in sentences]
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", SegmenterFallbackWarning)
+    with segmenter_fallbacks() as fallbacks:
         distributions = tagger.word_distributions(tokens)
-    fallbacks = [str(w.message) for w in caught if issubclass(w.category, SegmenterFallbackWarning)]
     encoder_pred = [t.tags for t in tagger.decode(distributions)]
     pred = encoder_pred
     if tagger.crf is not None:
@@ -133,9 +138,11 @@ def evaluate_run(
         crf_train = parts["train"] + (parts["dev"] if split == "test" else [])
         # The CRF's features always use pyvi words, whatever the model's own segmenter: one baseline.
         # Beside it, the model's other form: the encoder alone for a checkpoint with a CRF, else the
-        # encoder pooled with this CRF.
+        # encoder pooled with this CRF. The checkpoint's CRF was trained on train and dev: on test it
+        # is the baseline itself.
         pooled_with = None if tagger.crf is not None else (distributions, tagger.labels)
-        systems, skipped = run_baselines(crf_train, sentences, encoder=pooled_with)
+        systems, skipped = run_baselines(crf_train, sentences, encoder=pooled_with,
+                                         crf=tagger.crf if split == "test" else None)
         if tagger.crf is not None:
             systems[ENCODER_NAME] = SystemPredictions(encoder_pred)
     metrics = {
@@ -143,6 +150,8 @@ def evaluate_run(
         "split": split,
         "data_split": cfg.data.split,
         "articles_by_part": recorded,  # from the checkpoint's metrics.json, as trained
+        "precision": precision,
+        "seen_in_training": [[held.sent_id, twin.sent_id] for held, twin in seen],
         "segmenter_fallbacks": fallbacks,  # sentences read one word per syllable (segment.word_spans)
         **provenance(data_files(cfg, recorded)),
         **evaluation_metrics(sentences, pred, systems, cfg.data.labels),
@@ -151,8 +160,9 @@ def evaluate_run(
         metrics["baselines_skipped"] = skipped
     result = EvalResult(metrics, sentences, pred, systems)
     if write:
-        title = f"Evaluation of {model_dir.name} on its {split} article(s)"
-        result.out_dir = write_evaluation(model_dir / "eval" / split, metrics, sentences, pred, examples, title)
+        title = f"Evaluation of {model_dir.name} on its {split} article(s)" + (f", {precision}" if precision != "fp32" else "")
+        folder = split if precision == "fp32" else f"{split}-{precision}"
+        result.out_dir = write_evaluation(model_dir / "eval" / folder, metrics, sentences, pred, examples, title)
     return result
 
 
@@ -170,6 +180,7 @@ def cross_validate(
     baselines: bool = True,
     examples: int = 5,
     log=print,
+    allow_seen: bool = False,
 ) -> EvalResult:
     """Train and evaluate one model per fold; write the pooled evaluation to `<output_dir>/<run_name>-cv/`."""
     from .training import train
@@ -192,7 +203,7 @@ def cross_validate(
         train(fold_cfg)
         # The Trainer's per-epoch saves (weights and optimizer state) only serve --resume of one run.
         shutil.rmtree(fold_cfg.run_dir / "checkpoints", ignore_errors=True)
-        results[fold] = evaluate_run(fold_cfg.run_dir, "test", baselines, examples)
+        results[fold] = evaluate_run(fold_cfg.run_dir, "test", baselines, examples, allow_seen=allow_seen)
         log(f"[{fold}] strict F1 {_f(results[fold].metrics['strict']['overall']['f1'])}")
 
     sentences = [s for r in results.values() for s in r.sentences]

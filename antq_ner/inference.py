@@ -81,6 +81,10 @@ class Tagger:
 
         from .modeling import load_tokenizer
 
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision {precision!r}: expected one of {', '.join(PRECISIONS)}")
+        if precision == "int8" and device is not None and torch.device(device).type != "cpu":
+            raise ValueError(f"precision int8 runs on the CPU (ONNX Runtime), not on {device}; use bf16 there")
         model_dir = Path(model_dir)
         if not (model_dir / "config.json").is_file():
             raise FileNotFoundError(f"{model_dir}: no config.json; pass a folder written by train.py")
@@ -104,11 +108,7 @@ class Tagger:
                 f"{', '.join(present) or 'none'} (PhoBERT needs vocab.txt and bpe.codes, other models "
                 "tokenizer.json): copy the checkpoint again or retrain"
             ) from None
-        if precision not in PRECISIONS:
-            raise ValueError(f"precision {precision!r}: expected one of {', '.join(PRECISIONS)}")
         if precision == "int8":
-            if device is not None and torch.device(device).type != "cpu":
-                raise ValueError(f"precision int8 runs on the CPU (ONNX Runtime), not on {device}; use bf16 there")
             from .int8 import int8_model
 
             model = int8_model(model)
@@ -129,7 +129,7 @@ class Tagger:
             spans.append(sp)
             features.extend((index, f) for f in feats)
         word_probs = [np.zeros((len(sp), len(self.id2label)), dtype=np.float32) for sp in spans]
-        pad = self.tokenizer.pad_token_id
+        pad, device = self.tokenizer.pad_token_id, self.model.device
         with torch.inference_mode():
             for indices in plan_batches([len(f.input_ids) for _, f in features], self.batch_size):
                 batch = [features[i] for i in indices]
@@ -139,7 +139,6 @@ class Tagger:
                 for row, (_, f) in enumerate(batch):
                     ids[row, : len(f.input_ids)] = torch.tensor(f.input_ids)
                     mask[row, : len(f.input_ids)] = 1
-                device = self.model.device if hasattr(self.model, "device") else "cpu"
                 logits = self.model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits.float().cpu().numpy()
                 assemble_word_predictions([i for i, _ in batch], [f.first_word for _, f in batch],
                                           [f.word_positions for _, f in batch], softmax(logits), out=word_probs)

@@ -1,14 +1,15 @@
-"""The label inventory: the corpus's entity types and the IOB2 labels and id maps built from them.
+"""The label inventory: the corpus's entity types and the IOB2 labels built from them.
 
 The types of a run are the config's `data.labels` (by default `ENTITY_TYPES`); everything that
-needs labels (the model's `id2label`, the encoder, the corpus tools) builds them here.
+needs labels (the model, whose `id2label` is their order, the encoder, the corpus tools) takes
+them from `bio_labels`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-__all__ = ["ENTITY_TYPES", "bio_labels", "label_maps"]
+__all__ = ["ENTITY_TYPES", "bio_labels"]
 
 ENTITY_TYPES = ("PERSON", "RANK", "ORG", "PROGRAM", "QUANTITY")  # annotations/GUIDELINES.md
 
@@ -16,9 +17,3 @@ ENTITY_TYPES = ("PERSON", "RANK", "ORG", "PROGRAM", "QUANTITY")  # annotations/G
 def bio_labels(types: Sequence[str]) -> list[str]:
     """`O` then `B-X`, `I-X` for each type, in the given order."""
     return ["O"] + [f"{p}-{t}" for t in types for p in ("B", "I")]
-
-
-def label_maps(types: Sequence[str]) -> tuple[dict[int, str], dict[str, int]]:
-    """(id2label, label2id) of `bio_labels(types)`, as a model config stores them."""
-    labels = bio_labels(types)
-    return dict(enumerate(labels)), {label: i for i, label in enumerate(labels)}

@@ -73,8 +73,7 @@ def parse_markup(markup: str, labels: set[str] | None = None, source: str = "<ma
                 )
             if not mention or mention != mention.strip():
                 raise MarkupError(f"{source}:{_line_of(markup, opened_at)}: mention {mention!r} is empty or starts or ends with a space")
-            start = sum(map(len, plain[:mention_start]))
-            spans.append(CharSpan(start, start + len(mention), label))
+            spans.append(CharSpan(mention_start, mention_start + len(mention), label))  # `plain` holds characters
             mention_start = None
             i = m.end()
             continue

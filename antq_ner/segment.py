@@ -7,17 +7,39 @@ syllables, so scores are always computed on syllables against the gold.
 
 from __future__ import annotations
 
+import contextlib
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import cache
 
-__all__ = ["SegmenterFallbackWarning", "align_segmented", "get_segmenter", "syllable_to_word_tags", "word_spans", "words_to_syllable_tags"]
+__all__ = ["SegmenterFallbackWarning", "align_segmented", "get_segmenter", "segmenter_fallbacks", "syllable_to_word_tags", "word_spans", "words_to_syllable_tags"]
 
 WordSpan = tuple[int, int]  # syllable indices [start, end)
 
 
 class SegmenterFallbackWarning(UserWarning):
     """A sentence the segmenter rewrote: it was read one word per syllable instead."""
+
+
+@contextlib.contextmanager
+def segmenter_fallbacks(report: Callable[[str], None] | None = None) -> Iterator[list[str]]:
+    """Collects the message of every `SegmenterFallbackWarning` raised inside (each one, not once per
+    place), passing it to `report` as it comes; other warnings are shown as usual."""
+    messages: list[str] = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", SegmenterFallbackWarning)
+        shown = warnings.showwarning
+
+        def show(message, category, filename, lineno, file=None, line=None) -> None:
+            if issubclass(category, SegmenterFallbackWarning):
+                messages.append(str(message))
+                if report is not None:
+                    report(str(message))
+            else:
+                shown(message, category, filename, lineno, file, line)
+
+        warnings.showwarning = show
+        yield messages
 
 
 def align_segmented(syllables: Sequence[str], segmented: str) -> list[WordSpan]:

@@ -66,6 +66,8 @@ def clean_text(text: str) -> tuple[str, list[int], list[int]]:
 
 def read_sentences(text: str) -> list[list[Token]]:
     """Sentences of user text: token strings from `clean_text`, offsets into `text` as given."""
+    if unicodedata.is_normalized("NFC", text) and not (_SEPARATORS | _IGNORABLE).intersection(text):
+        return split_sentences(text)  # nothing to clean (most text): skip clean_text's per-character loop
     clean, starts, ends = clean_text(text)
     return [[Token(t.text, starts[t.start], ends[t.end - 1]) for t in sent] for sent in split_sentences(clean)]
 

@@ -28,7 +28,7 @@ from .data import (
     sentences_to_dataset,
     softmax,
 )
-from .labels import bio_labels, label_maps
+from .labels import bio_labels
 from .modeling import build_model, build_phobert_vocab, load_tokenizer, max_input_subwords
 from .provenance import provenance
 from .scoring import seqeval_scores
@@ -78,18 +78,17 @@ def data_files(cfg: Config, split: dict[str, list[str]]) -> list[Path]:
 class DevScorer:
     """`compute_metrics` for the Trainer: syllable-level seqeval F1 on the dev sentences."""
 
-    def __init__(self, dataset, sentences: Sequence[Sentence], encoder: SentenceEncoder, id2label: dict[int, str]):
+    def __init__(self, dataset, sentences: Sequence[Sentence], encoder: SentenceEncoder, labels: Sequence[str]):
         self.rows = (dataset["sentence_index"], dataset["first_word"], dataset["word_positions"])
         self.gold = [list(s.tags) for s in sentences]
         self.spans = [encoder.words(s.tokens)[0] for s in sentences]
-        self.id2label = id2label
+        self.labels = list(labels)  # in the model's label-id order
 
     def __call__(self, eval_pred) -> dict[str, float]:
         logits = eval_pred.predictions[0] if isinstance(eval_pred.predictions, tuple) else eval_pred.predictions
         word_probs = assemble_word_predictions(*self.rows, softmax(np.asarray(logits, dtype=np.float32)),
                                                [len(s) for s in self.spans])
-        labels = [self.id2label[i] for i in range(len(self.id2label))]
-        pred = [decode_words(p, sp, labels)[0] for p, sp in zip(word_probs, self.spans)]
+        pred = [decode_words(p, sp, self.labels)[0] for p, sp in zip(word_probs, self.spans)]
         return seqeval_scores(self.gold, pred)["overall"]
 
 
@@ -235,9 +234,11 @@ def train(cfg: Config, resume: bool = False) -> dict:
 
     started = time.time()
     set_seed(cfg.training.seed)
-    parts = load_split_sentences(cfg)
+    # the split and the data's hashes as they are now, before the hours of training they describe
+    split = load_split(cfg)
+    prov = provenance(data_files(cfg, split))
+    parts = load_split_sentences(cfg, split)
     labels = bio_labels(cfg.data.labels)
-    id2label, _ = label_maps(cfg.data.labels)
     run_dir = cfg.run_dir
     checkpoints = run_dir / "checkpoints"
     if resume and not any(checkpoints.glob("checkpoint-*")):
@@ -276,7 +277,7 @@ def train(cfg: Config, resume: bool = False) -> dict:
         eval_dataset=dev_ds,
         data_collator=DataCollatorForTokenClassification(tokenizer),
         processing_class=tokenizer,
-        compute_metrics=DevScorer(dev_ds, parts["dev"], encoder, id2label),
+        compute_metrics=DevScorer(dev_ds, parts["dev"], encoder, labels),
         callbacks=callbacks,
         optimizers=(build_optimizer(model, cfg.training), None),  # the Trainer adds the linear schedule
     )
@@ -290,7 +291,7 @@ def train(cfg: Config, resume: bool = False) -> dict:
     best = max(epochs, key=lambda e: e["f1"])
     metrics = {
         "run_name": cfg.run_name,
-        "split": {"name": cfg.data.split, **load_split(cfg)},
+        "split": {"name": cfg.data.split, **split},
         "sentences": {part: len(s) for part, s in parts.items()},
         "augmented_train_sentences": len(augmented),
         "best_epoch": best["epoch"],
@@ -300,7 +301,7 @@ def train(cfg: Config, resume: bool = False) -> dict:
         "train_runtime_s": round(time.time() - started, 1),
         "mixed_precision": resolved_precision(cfg.training.mixed_precision),
         "processes": trainer.args.world_size,  # data-parallel processes (torchrun, accelerate launch)
-        **provenance(data_files(cfg, load_split(cfg))),
+        **prov,
     }
     if trainer.is_world_process_zero():
         crf = None

@@ -201,7 +201,6 @@ def check_eval_dir(out: Path, baselines: bool) -> dict:
         from antq_ner.ensemble import ENSEMBLE_NAME
 
         assert set(metrics["baselines"]) == {CRF_NAME, UNDERTHESEA_NAME, ENSEMBLE_NAME}
-        assert metrics["baselines"][ENSEMBLE_NAME]["types"] == metrics["labels"]
         assert metrics["baselines"][UNDERTHESEA_NAME]["types"] == ["PERSON", "ORG"]
         assert set(metrics["baselines"][UNDERTHESEA_NAME]["strict"]["per_type"]) <= {"PERSON", "ORG"}
         assert "n/a" in report
@@ -218,6 +217,16 @@ def test_evaluate_model_without_baselines(tiny_checkpoint: Path, capsys):
     assert "strict P" in printed and "model errors:" in printed
     metrics = check_eval_dir(tiny_checkpoint / "eval" / "test", baselines=False)
     assert metrics["split"] == "test" and metrics["articles"] == ["bac-lieu-2023-05-31"]
+
+
+def test_evaluate_model_in_a_reduced_precision(tiny_checkpoint: Path):
+    from antq_ner.cli import evaluate_main
+
+    assert evaluate_main(["--model", str(tiny_checkpoint), "--no-baselines", "--precision", "bf16"]) == 0
+    metrics = check_eval_dir(tiny_checkpoint / "eval" / "test-bf16", baselines=False)
+    assert metrics["precision"] == "bf16" and metrics["seen_in_training"] == []
+    with pytest.raises(SystemExit):
+        evaluate_main(["--cv", "--config", str(REPO / "configs" / "scratch.yaml"), "--precision", "bf16"])
 
 
 def test_evaluate_model_with_baselines_on_dev(tiny_checkpoint: Path):
@@ -294,15 +303,44 @@ def test_evaluation_uses_the_split_recorded_in_the_checkpoint(tiny_checkpoint: P
     assert result.metrics["articles_by_part"]["test"] == ["bac-lieu-2023-05-31"]
 
 
-def test_a_held_out_sentence_seen_in_training_is_refused():
-    from antq_ner.evaluation import check_unseen
+def test_seen_in_training_pairs_held_out_with_training_sentences():
+    from antq_ner.evaluation import seen_in_training
 
     a = Sentence("doc-a", "doc-a-001", "Bộ Công an .", ("Bộ", "Công", "an", "."), ("B-ORG", "I-ORG", "I-ORG", "O"))
     b = Sentence("doc-b", "doc-b-007", "Bộ Công an .", a.tokens, a.tags)
     other = Sentence("doc-b", "doc-b-008", "UBND .", ("UBND", "."), ("B-ORG", "O"))
-    check_unseen({"train": [a], "test": [other]}, "test")
-    with pytest.raises(ValueError, match=r"test sentence doc-b-007 \(doc-b\) is also training sentence doc-a-001"):
-        check_unseen({"train": [a], "test": [other, b]}, "test")
+    assert seen_in_training({"train": [a], "test": [other]}, "test") == []
+    assert seen_in_training({"train": [a], "test": [other, b]}, "test") == [(b, a)]
+
+
+def test_a_held_out_sentence_seen_in_training_is_refused_unless_allowed(tiny_checkpoint: Path, tmp_path: Path):
+    import dataclasses
+    import shutil
+
+    import yaml
+
+    from antq_ner.bio import read_conll
+    from antq_ner.evaluation import evaluate_run
+
+    model = tmp_path / "model"
+    shutil.copytree(tiny_checkpoint, model, ignore=shutil.ignore_patterns("eval", "checkpoints"))
+    cfg = yaml.safe_load((model / "training_config.yaml").read_text(encoding="utf-8"))
+    metrics = json.loads((model / "metrics.json").read_text(encoding="utf-8"))
+    bio = tmp_path / "bio"
+    shutil.copytree(cfg["data"]["bio_dir"], bio)
+    # a training sentence copied to the start of the test article (a repeated photo credit, say)
+    train_doc, test_doc = metrics["split"]["train"][0], metrics["split"]["test"][0]
+    twin = read_conll(bio / f"{train_doc}.conll")[0]
+    test = read_conll(bio / f"{test_doc}.conll")
+    copy = dataclasses.replace(twin, doc_id=test_doc, sent_id=f"{test_doc}-999")
+    (bio / f"{test_doc}.conll").write_text(format_conll([copy, *test]), encoding="utf-8")
+    cfg["data"]["bio_dir"] = str(bio)
+    (model / "training_config.yaml").write_text(yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8")
+
+    with pytest.raises(ValueError, match=rf"1 test sentence.*{test_doc}-999.*{twin.sent_id}.*--allow-seen"):
+        evaluate_run(model, "test", baselines=False, write=False)
+    result = evaluate_run(model, "test", baselines=False, write=False, allow_seen=True)
+    assert result.metrics["seen_in_training"] == [[f"{test_doc}-999", twin.sent_id]]
 
 
 def test_damaged_metrics_json_is_named(tiny_checkpoint: Path, tmp_path: Path):

@@ -401,7 +401,9 @@ def test_clean_text_maps_back_to_the_input():
     text = unicodedata.normalize("NFD", "\ufeffBộ Công\u200ban thực hi\u00adện")
     clean, starts, ends = clean_text(text)
     assert clean == "Bộ Công an thực hiện"
-    assert len(starts) == len(ends) == len(clean)
+    # the BOM is dropped; NFD `o` + two marks is one `ộ` spanning all three; the ZWSP is the space
+    assert list(zip(clean, starts, ends))[:2] == [("B", 1, 2), ("ộ", 2, 5)]
+    assert (clean[7], starts[7], ends[7]) == (" ", text.index("\u200b"), text.index("\u200b") + 1)
     tokens = [t for sent in read_sentences(text) for t in sent]
     assert [t.text for t in tokens] == ["Bộ", "Công", "an", "thực", "hiện"]
     assert [unicodedata.normalize("NFC", text[t.start : t.end]).replace("\u00ad", "") for t in tokens] == [
@@ -537,11 +539,16 @@ def test_several_processes_split_the_documents_and_write_one_output(tiny_checkpo
     assert double.read_text(encoding="utf-8") == single.read_text(encoding="utf-8")
     assert len(_jsonl(double.read_text(encoding="utf-8"))) == 45
     assert sorted(p.name for p in tmp_path.iterdir()) == ["one.jsonl", "two.jsonl"]  # no part left behind
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "a", "text": "Bộ Công an."}\n{not json\n', encoding="utf-8")
     proc = subprocess.run(
-        [str(torchrun), "--nproc_per_node", "2", "predict.py", "--model", str(tiny_checkpoint), str(RAW)],
+        [str(torchrun), "--nproc_per_node", "2", "predict.py", "--model", str(tiny_checkpoint), "--skip-errors",
+         str(bad)],
         check=False, capture_output=True, text=True, cwd=Path(__file__).parent.parent, env=env,
     )
     assert proc.returncode != 0 and "several processes need --output" in proc.stderr
+    # both processes check the inputs; one reports
+    assert proc.stderr.count("malformed JSON") == 1 and proc.stderr.count("skipped 1 bad document") == 1
 
 
 def test_documents_are_tagged_as_they_are_read():

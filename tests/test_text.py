@@ -227,3 +227,17 @@ def test_normalize_for_model_keeps_length_of_nfc_tokens(path):
         assert len(out) == len(token.text), token
         assert unicodedata.is_normalized("NFC", out)
         assert normalize_for_model(out) == out  # idempotent
+
+
+@pytest.mark.parametrize("text", [
+    "Đại tá Nguyễn Văn Hùng, Giám đốc Công an tỉnh.\nBộ Công an triển khai 100% kế hoạch.",
+    "\u1ea1\u0301 x\u0334y.",  # NFC, with combining marks that compose with nothing
+    (ANNOTATIONS / "raw" / "bac-lieu-2023-05-31.txt").read_text(encoding="utf-8"),
+])
+def test_read_sentences_skips_cleaning_only_where_it_changes_nothing(text):
+    from antq_ner.text import Token, clean_text, read_sentences
+
+    clean, starts, ends = clean_text(text)
+    assert clean == text
+    cleaned = [[Token(t.text, starts[t.start], ends[t.end - 1]) for t in s] for s in split_sentences(clean)]
+    assert read_sentences(text) == cleaned
