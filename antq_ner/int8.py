@@ -6,10 +6,11 @@ except the FFN output projections (the products that read the GELU); those, the 
 are block-wise int8 (`MatMulNBits`: 8-bit weights and activations with one scale per block of 128
 inputs), which follows the GELU's outliers. ONNX Runtime's int8 kernels use the CPU's integer
 dot-product instructions (VNNI) where torch's dynamic quantisation gained little.
+`benchmarks/int8_candidates.py` compares this recipe with the alternatives built from the same parts.
 
-The ONNX files are made in a temporary folder when the model is loaded (loading took 13 s for the
-default checkpoint and 18 s at PhoBERT-base size on 2 cores, against 5 s and 1 s in fp32) and deleted
-once the session has read them: nothing is written beside the checkpoint.
+The ONNX files are made in a temporary folder when the model is loaded (12 s for the default
+checkpoint, 21 s at PhoBERT-base size on 2 cores, against about 1 s in fp32; benchmarks/predict_speed.py
+prints it) and deleted once the session has read them: nothing is written beside the checkpoint.
 """
 
 from __future__ import annotations
@@ -19,10 +20,14 @@ import io
 import logging
 import tempfile
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from types import SimpleNamespace
 
-__all__ = ["Int8TokenClassifier", "export_onnx", "ffn_output_products", "int8_model", "quantize_onnx"]
+__all__ = [
+    "OnnxTokenClassifier", "export_onnx", "ffn_output_products", "int8_model", "onnx_session",
+    "quantize_blockwise_int8", "quantize_dynamic_int8", "quantize_onnx",
+]
 
 GELU_OPS = ("Gelu", "BiasGelu", "FastGelu")
 
@@ -89,8 +94,34 @@ def _quantisers():
         logging.root.setLevel(level)
 
 
+def quantize_dynamic_int8(src: Path, dst: Path, exclude: Sequence[str] = ()) -> None:
+    """`src` with every matrix product that has a weight, except the nodes named in `exclude`, dynamic
+    int8 (one scale per weight tensor; activations quantised per call, one scale per tensor)."""
+    onnx, _ = _import_onnx()
+    with _quantisers() as (quantize_dynamic, QuantType, _):
+        quantize_dynamic(
+            str(src), str(dst), weight_type=QuantType.QInt8, nodes_to_exclude=list(exclude),
+            # MatMulConstBOnly: only products with a weight (the attention's activation × activation
+            # products stay fp32); DefaultTensorType: exporter outputs shape inference cannot type are float.
+            extra_options={"MatMulConstBOnly": True, "DefaultTensorType": onnx.TensorProto.FLOAT},
+        )
+
+
+def quantize_blockwise_int8(src: Path, dst: Path, include: Sequence[str] | None = None) -> None:
+    """`src` with the fp32 products that have a weight (only those named in `include`, if given)
+    block-wise int8: `MatMulNBits`, 8-bit weights, and at accuracy level 4 activations quantised to
+    int8 with one scale per block of 128 inputs rather than per tensor."""
+    onnx, _ = _import_onnx()
+    with _quantisers() as (_, _, MatMulNBitsQuantizer):
+        quantizer = MatMulNBitsQuantizer(onnx.load(str(src)), bits=8, block_size=128, is_symmetric=True,
+                                         accuracy_level=4, nodes_to_include=None if include is None else list(include))
+        quantizer.process()
+        quantizer.model.save_model_to_file(str(dst), use_external_data_format=False)
+
+
 def quantize_onnx(src: Path, dst: Path, layers: int) -> None:
-    """int8 copy of `src` at `dst` (the recipe in the module's doc)."""
+    """int8 copy of `src` at `dst`, the recipe in the module's doc: dynamic int8 everywhere but the
+    FFN output projections, which are block-wise."""
     onnx, _ = _import_onnx()
     ffn_out = ffn_output_products(onnx.load(str(src)).graph)
     if len(ffn_out) != layers:
@@ -99,21 +130,11 @@ def quantize_onnx(src: Path, dst: Path, layers: int) -> None:
             f"{len(ffn_out)} in the exported graph; this architecture is not supported: use --precision bf16"
         )
     dynamic = dst.with_name(dst.stem + "-dynamic.onnx")
-    with _quantisers() as (quantize_dynamic, QuantType, MatMulNBitsQuantizer):
-        quantize_dynamic(
-            str(src), str(dynamic), weight_type=QuantType.QInt8, nodes_to_exclude=ffn_out,
-            # MatMulConstBOnly: only products with a weight (the attention's activation × activation
-            # products stay fp32); DefaultTensorType: exporter outputs shape inference cannot type are float.
-            extra_options={"MatMulConstBOnly": True, "DefaultTensorType": onnx.TensorProto.FLOAT},
-        )
-        # accuracy_level 4: activations quantised to int8 per block of 128 inputs, not per tensor
-        blockwise = MatMulNBitsQuantizer(onnx.load(str(dynamic)), bits=8, block_size=128, is_symmetric=True,
-                                         accuracy_level=4, nodes_to_include=ffn_out)
-        blockwise.process()
-        blockwise.model.save_model_to_file(str(dst), use_external_data_format=False)
+    quantize_dynamic_int8(src, dynamic, exclude=ffn_out)
+    quantize_blockwise_int8(dynamic, dst, include=ffn_out)
 
 
-class Int8TokenClassifier:
+class OnnxTokenClassifier:
     """An ONNX Runtime session that the Tagger calls like the transformers model it was made from."""
 
     def __init__(self, session, config):
@@ -123,7 +144,7 @@ class Int8TokenClassifier:
         self.config = config
         self.device = torch.device("cpu")
 
-    def eval(self) -> Int8TokenClassifier:
+    def eval(self) -> OnnxTokenClassifier:
         return self
 
     def forward(self, input_ids, attention_mask):
@@ -137,17 +158,23 @@ class Int8TokenClassifier:
         return self.forward(input_ids=input_ids, attention_mask=attention_mask)
 
 
-def int8_model(model) -> Int8TokenClassifier:
-    """`model` exported, quantised and loaded by ONNX Runtime (CPU, torch's thread count)."""
+def onnx_session(path: Path):
+    """An ONNX Runtime CPU session of the model at `path`, with torch's thread count (predict.py --threads)."""
     import torch
 
     _, ort = _import_onnx()
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = torch.get_num_threads()
+    options.inter_op_num_threads = 1
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def int8_model(model) -> OnnxTokenClassifier:
+    """`model` exported, quantised (`quantize_onnx`) and loaded by ONNX Runtime."""
+    _import_onnx()
     with tempfile.TemporaryDirectory(prefix="antq-ner-int8-") as tmp:
         fp32, int8 = Path(tmp) / "model.onnx", Path(tmp) / "model-int8.onnx"
         export_onnx(model, fp32)
         quantize_onnx(fp32, int8, model.config.num_hidden_layers)
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = torch.get_num_threads()  # predict.py --threads, like fp32
-        options.inter_op_num_threads = 1
-        session = ort.InferenceSession(str(int8), options, providers=["CPUExecutionProvider"])
-    return Int8TokenClassifier(session, model.config)
+        session = onnx_session(int8)  # the session holds the model: the files can go
+    return OnnxTokenClassifier(session, model.config)

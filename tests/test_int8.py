@@ -14,7 +14,7 @@ from antq_ner.inference import Tagger
 onnx = pytest.importorskip("onnx", reason="the int8 extra (onnx, onnxruntime) is not installed")
 pytest.importorskip("onnxruntime")
 
-from antq_ner.int8 import Int8TokenClassifier, export_onnx, ffn_output_products, quantize_onnx
+from antq_ner.int8 import OnnxTokenClassifier, export_onnx, ffn_output_products, quantize_onnx
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +53,7 @@ def test_int8_tagger_follows_fp32(tiny_checkpoint):
     handlers, level = logging.root.handlers[:], logging.root.level
     int8 = Tagger.from_pretrained(tiny_checkpoint, precision="int8")
     assert (logging.root.handlers, logging.root.level) == (handlers, level)  # ONNX Runtime's basicConfig undone
-    assert isinstance(int8.model, Int8TokenClassifier)
+    assert isinstance(int8.model, OnnxTokenClassifier)
     # shapes the export never saw: one sentence of one syllable, a batch of one, a long windowed one
     sentences = [["a"], ["Bộ", "Công", "an", "tỉnh", "Thái", "Bình"], ["Công", "an", "xã"] * 120]
     for reference, quantised in zip(fp32.word_distributions(sentences), int8.word_distributions(sentences)):
