@@ -25,6 +25,7 @@ __all__ = [
     "ENSEMBLE_FILE",
     "METRICS_FILE",
     "PREPROCESSING_FILE",
+    "checkpoint_version",
     "load_crf",
     "load_preprocessing",
     "preprocessing_settings",
@@ -152,3 +153,18 @@ def load_crf(model_dir: Path):
     except (json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
         raise ValueError(f"{path}: damaged ({type(e).__name__}: {e}); copy the checkpoint again or retrain") from None
     return CrfTagger.load(Path(model_dir) / file, segmenter), weight
+
+
+def checkpoint_version(model_dir: str | Path) -> str:
+    """`<run name>-<8 hex digits>`: the run folder's name and a hash of what decides its predictions
+    (weights, label maps, preprocessing, CRF), e.g. for Label Studio's `model_version`."""
+    import hashlib
+
+    from .provenance import file_sha256
+
+    model_dir = Path(model_dir)
+    digest = hashlib.sha256()
+    for name in ("model.safetensors", "config.json", PREPROCESSING_FILE, ENSEMBLE_FILE, CRF_FILE):
+        if (model_dir / name).is_file():
+            digest.update(f"{name}:{file_sha256(model_dir / name)}\n".encode())
+    return f"{model_dir.resolve().name}-{digest.hexdigest()[:8]}"

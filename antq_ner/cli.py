@@ -61,7 +61,115 @@ def _backbone(args: argparse.Namespace) -> int:
     return 0
 
 
+def _load_scored(args: argparse.Namespace):
+    """The inputs read and checked (before the model loads), then tagged and scored; (tagger, scored)."""
+    from .annotate import score_documents
+    from .documents import InputError, read_inputs
+    from .inference import Tagger
+
+    try:
+        docs = list(read_inputs(args.inputs))
+    except InputError as e:
+        raise SystemExit(_fail(str(e)))
+    if not docs:
+        raise SystemExit(_fail(f"no document in {' '.join(args.inputs)} (no .txt file, no JSONL line)"))
+    try:
+        tagger = Tagger.from_pretrained(args.model, batch_size=args.batch_size, precision=args.precision)
+    except (OSError, ValueError) as e:
+        raise SystemExit(_fail(f"{args.model}: cannot load the model: {e}"))
+    return tagger, score_documents(tagger, docs, per_sentence=args.per_sentence)
+
+
+def _fail(message: str, status: int = 1) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return status
+
+
+def _annotate(args: argparse.Namespace) -> int:
+    if args.action == "import":
+        if len(args.inputs) != 1:
+            return _fail(f"import takes one export file, got {len(args.inputs)}", 2)
+        return _annotate_import(args)
+    if not args.model:
+        return _fail(f"{args.action} needs --model DIR", 2)
+    from .annotate import least_certain_first, write_tasks
+    from .checkpoint import checkpoint_version
+    from .documents import InputError, check_output_path
+    from .io_utils import atomic_open
+    from .labels import entity_types
+
+    if args.top is not None and args.top < 1:
+        return _fail("--top must be at least 1", 2)
+    try:
+        output = check_output_path(args.output, args.inputs) if args.output else None
+    except InputError as e:
+        return _fail(str(e), 2)
+    if args.action == "export" and output is None:
+        return _fail("export needs -o FILE (tasks to import into the tool)", 2)
+    tagger, scored = _load_scored(args)
+    ranked = least_certain_first(scored, args.top)
+    if args.action == "export":
+        if args.top is not None:
+            scored = ranked
+        written = write_tasks(scored, args.format, output, checkpoint_version(args.model), entity_types(tagger.labels))
+        print(f"wrote {len(scored)} task(s) to {written[0]}"
+              + (f" and the labelling config to {written[1]} (Label Studio: Settings › Labeling Interface › Code)"
+                 if len(written) > 1 else ""))
+        return 0
+    lines = ["confidence\tid\tsyllables\tentities\tstart of text"] + [
+        f"{d.confidence:.4f}\t{d.id}\t{d.syllables}\t{len(d.entities)}\t{' '.join(d.text.split())[:60]}" for d in ranked
+    ]
+    if output is None:
+        print("\n".join(lines))
+    else:
+        with atomic_open(output) as f:
+            f.write("\n".join(lines) + "\n")
+    return 0
+
+
+def _annotate_import(args: argparse.Namespace) -> int:
+    from .annotation_tools import ExportError, read_export
+    from .corpus_import import ImportRefused, import_tasks
+
+    types = tuple(t.strip() for t in args.labels.split(",") if t.strip())
+    try:
+        tasks, notes = read_export(Path(args.inputs[0]))
+        for note in notes:
+            print(f"note: {note}", file=sys.stderr)
+        result = import_tasks(tasks, Path(args.annotations), types, replace=args.replace)
+    except ExportError as e:
+        return _fail(f"{e}; nothing was written to {args.annotations}")
+    except ImportRefused as e:
+        for problem in e.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return _fail(f"{args.inputs[0]}: {len(e.problems)} problem(s); nothing was written to {args.annotations}")
+    for note in result.notes:
+        print(f"note: {note}", file=sys.stderr)
+    for problem in result.problems:
+        print(problem, file=sys.stderr)
+    print(f"imported {len(result.written)} document(s) into {args.annotations} ({', '.join(result.written) or 'none'})"
+          + (f"; {len(result.unchanged)} already there unchanged" if result.unchanged else "")
+          + (f"; the corpus has {len(result.problems)} problem(s)" if result.problems else "; built and valid"))
+    return 1 if result.problems else 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from .serve import serve
+
+    if args.max_request_bytes < 1:
+        return _fail("--max-request-bytes must be at least 1", 2)
+    try:
+        serve(args.model, args.host, args.port, args.precision, args.max_request_bytes)
+    except (OSError, ValueError) as e:
+        return _fail(f"{args.model}: {e}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
+    from .annotation_tools import TOOL_FORMATS
+    from .inference import PRECISIONS
+    from .serve import DEFAULT_MAX_REQUEST_BYTES
+
     parser = argparse.ArgumentParser(prog="antq-ner", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     corpus = sub.add_parser("corpus", help="build BIO files from the markup, validate them, print statistics")
@@ -81,6 +189,42 @@ def main(argv: list[str] | None = None) -> int:
     backbone.add_argument("--full-vocabulary", action="store_true",
                           help="keep all 250k pieces instead of those Vietnamese text can use")
     backbone.set_defaults(run=_backbone)
+    annotate = sub.add_parser(
+        "annotate", help="the annotation loop: tasks for Label Studio or doccano, their exports back into the corpus",
+        description="export: pre-annotated tasks (one per document, or per sentence) for Label Studio (JSON and "
+        "its labelling config) or doccano (JSONL), each scored by the model's confidence (exp of MNLP: low = "
+        "uncertain). rank: the inputs least certain first. import: a Label Studio JSON / JSON_MIN export or a "
+        "doccano JSONL file into a corpus folder (raw/, markup/, documents.yaml), then built and validated. "
+        "docs/growing-the-corpus.md walks through the loop.",
+    )
+    annotate.add_argument("action", choices=["export", "rank", "import"])
+    annotate.add_argument("inputs", nargs="+", metavar="INPUT",
+                          help="export/rank: .txt files, folders, .jsonl files or - as predict.py takes them; "
+                          "import: the tool's export file")
+    annotate.add_argument("--model", metavar="DIR", help="export/rank: a checkpoint folder written by train.py")
+    annotate.add_argument("-o", "--output", metavar="FILE",
+                          help="export: the tasks file (Label Studio: FILE.label_config.xml is written beside it); "
+                          "rank: write the table here instead of standard output")
+    annotate.add_argument("--format", choices=TOOL_FORMATS, default="label-studio", help="export: the tool (default: label-studio)")
+    annotate.add_argument("--per-sentence", action="store_true", help="export/rank: one task per sentence, id <doc>-sNNN")
+    annotate.add_argument("--top", type=int, metavar="K", help="export/rank: only the K least certain")
+    annotate.add_argument("--precision", choices=PRECISIONS, default="fp32", help="export/rank: as predict.py --precision")
+    annotate.add_argument("--batch-size", type=int, default=32, metavar="N", help="export/rank: model inputs per batch")
+    annotate.add_argument("--annotations", default="annotations",
+                          help="import: the corpus folder to write into (default: annotations)")
+    annotate.add_argument("--labels", default=",".join(ENTITY_TYPES),
+                          help=f"import: the entity types a region may have (default: {','.join(ENTITY_TYPES)})")
+    annotate.add_argument("--replace", action="store_true",
+                          help="import: overwrite a document already in the corpus with other text or mentions")
+    annotate.set_defaults(run=_annotate)
+    serve = sub.add_parser("serve", help="serve a checkpoint over HTTP: a Label Studio ML backend and POST /entities")
+    serve.add_argument("--model", required=True, metavar="DIR", help="a checkpoint folder written by train.py")
+    serve.add_argument("--precision", choices=PRECISIONS, default="fp32", help="as predict.py --precision (default: fp32)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1; 0.0.0.0 for all)")
+    serve.add_argument("--port", type=int, default=9090, help="port (default: 9090, Label Studio's usual backend port)")
+    serve.add_argument("--max-request-bytes", type=int, default=DEFAULT_MAX_REQUEST_BYTES, metavar="N",
+                       help=f"larger request bodies get 413 (default: {DEFAULT_MAX_REQUEST_BYTES})")
+    serve.set_defaults(run=_serve)
     commands = {"train": train_main, "evaluate": evaluate_main, "predict": predict_main}
     for name in commands:
         sub.add_parser(name, help=f"same as {name}.py (see antq-ner {name} --help)", add_help=False)
