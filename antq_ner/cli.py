@@ -67,16 +67,16 @@ def _load_scored(args: argparse.Namespace):
     from .documents import InputError, read_inputs
     from .inference import Tagger
 
-    try:
-        docs = list(read_inputs(args.inputs))
-    except InputError as e:
-        raise SystemExit(_fail(str(e)))
+    docs = list(read_inputs(args.inputs))  # InputError: a bad input, before the model loads
     if not docs:
-        raise SystemExit(_fail(f"no document in {' '.join(args.inputs)} (no .txt file, no JSONL line)"))
+        raise InputError(f"no document in {' '.join(args.inputs)} (no .txt file, no JSONL line)")
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # "Loading weights" bars: stderr is for our messages
     try:
         tagger = Tagger.from_pretrained(args.model, batch_size=args.batch_size, precision=args.precision)
     except (OSError, ValueError) as e:
-        raise SystemExit(_fail(f"{args.model}: cannot load the model: {e}"))
+        raise InputError(f"{args.model}: cannot load the model: {e}") from None
     return tagger, score_documents(tagger, docs, per_sentence=args.per_sentence)
 
 
@@ -106,7 +106,10 @@ def _annotate(args: argparse.Namespace) -> int:
         return _fail(str(e), 2)
     if args.action == "export" and output is None:
         return _fail("export needs -o FILE (tasks to import into the tool)", 2)
-    tagger, scored = _load_scored(args)
+    try:
+        tagger, scored = _load_scored(args)
+    except InputError as e:
+        return _fail(str(e))
     ranked = least_certain_first(scored, args.top)
     if args.action == "export":
         if args.top is not None:

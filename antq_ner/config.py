@@ -72,8 +72,15 @@ class DataConfig:
     # swapped for another training mention of its type, place names inside ORG from a gazetteer.
     augment_copies: int = 0
     # A folder of .conll files whose every sentence is added to training, e.g. annotations/synthetic/bio
-    # (the reports the team wrote); never used for dev or test. null: the split's articles only.
-    extra_train_dir: str | None = None
+    # (the reports the team wrote), or a list of such folders (with the reports a team imported from
+    # its annotation tool); never used for dev or test. null: the split's articles only.
+    extra_train_dir: str | tuple[str, ...] | None = None
+
+    @property
+    def extra_train_dirs(self) -> tuple[Path, ...]:
+        """`extra_train_dir` as a tuple of folders (empty for null)."""
+        value = self.extra_train_dir
+        return () if value is None else (Path(value),) if isinstance(value, str) else tuple(map(Path, value))
 
 
 @dataclass(frozen=True)
@@ -139,7 +146,13 @@ def _coerce(value, tp, key: str):
         args = typing.get_args(tp)
         if value is None and type(None) in args:
             return None
-        return _coerce(value, next(a for a in args if a is not type(None)), key)
+        options = [a for a in args if a is not type(None)]
+        for option in options[:-1]:  # the first type the value fits, e.g. a folder or a list of folders
+            try:
+                return _coerce(value, option, key)
+            except ConfigError:
+                pass
+        return _coerce(value, options[-1], key)
     if dataclasses.is_dataclass(tp):
         if not isinstance(value, dict):
             raise ConfigError(f"{key}: expected a mapping of {tp.__name__} settings, got {value!r}")
@@ -264,7 +277,12 @@ def _resolve_paths(data: dict, base: Path, only: str | None = None) -> None:
         node = data
         for section in sections:
             node = node.get(section) if isinstance(node, dict) else None
-        if not isinstance(node, dict) or not isinstance(node.get(name), str):
+        if not isinstance(node, dict):
+            continue
+        if isinstance(node.get(name), list):  # a list of folders (data.extra_train_dir)
+            node[name] = [str((base / Path(v).expanduser()).resolve()) if isinstance(v, str) else v for v in node[name]]
+            continue
+        if not isinstance(node.get(name), str):
             continue
         value = Path(node[name]).expanduser()
         if value.is_absolute():
@@ -346,8 +364,7 @@ def check_paths(cfg: Config, split: dict[str, list[str]] | None = None) -> None:
         for doc in ids:
             if not (bio_dir / f"{doc}.conll").is_file():
                 raise ConfigError(f"data.split {cfg.data.split!r} ({part}): {bio_dir / (doc + '.conll')} not found")
-    if cfg.data.extra_train_dir is not None:
-        extra = Path(cfg.data.extra_train_dir)
+    for extra in cfg.data.extra_train_dirs:
         docs = {p.stem for p in extra.glob("*.conll")} if extra.is_dir() else set()
         if not docs:
             raise ConfigError(f"data.extra_train_dir: {extra} is not a folder of .conll files")

@@ -32,7 +32,8 @@ def _input_sentence(cfg: Config) -> str:
 
 
 def _extra(cfg: Config, metrics: dict) -> str:
-    out = f" and every report in {cfg.data.extra_train_dir}" if cfg.data.extra_train_dir else ""
+    dirs = cfg.data.extra_train_dirs
+    out = f" and every report in {', '.join(map(str, dirs))}" if dirs else ""
     if metrics.get("augmented_train_sentences"):
         out += f", plus {metrics['augmented_train_sentences']} mention-replacement copies"
     return out

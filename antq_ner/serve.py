@@ -194,10 +194,12 @@ def serve(model_dir: str, host: str, port: int, precision: str, max_request_byte
           batch_size: int = 32) -> None:
     """Load the checkpoint once and answer requests until interrupted."""
     import uvicorn
+    from transformers.utils import logging as hf_logging
 
     from .checkpoint import checkpoint_version
     from .inference import Tagger
 
+    hf_logging.disable_progress_bar()
     tagger = Tagger.from_pretrained(model_dir, batch_size=batch_size, precision=precision)
     version = checkpoint_version(model_dir)
     app = create_app(tagger, version, max_request_bytes)

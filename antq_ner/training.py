@@ -48,9 +48,9 @@ def load_split_sentences(cfg: Config, split: dict[str, list[str]] | None = None)
     parts = {}
     for part, doc_ids in (split or load_split(cfg)).items():
         sources = [(Path(cfg.data.bio_dir), load_sentences(Path(cfg.data.bio_dir), doc_ids)[: cfg.data.max_sentences])]
-        if part == "train" and cfg.data.extra_train_dir is not None:
-            extra = Path(cfg.data.extra_train_dir)
-            sources.append((extra, load_sentences(extra, [p.stem for p in sorted(extra.glob("*.conll"))])))
+        if part == "train":
+            sources += [(extra, load_sentences(extra, [p.stem for p in sorted(extra.glob("*.conll"))]))
+                        for extra in cfg.data.extra_train_dirs]
         for folder, sentences in sources:
             for s in sentences:
                 problems = check_bio(s.tags, types)
@@ -70,8 +70,8 @@ def load_split_sentences(cfg: Config, split: dict[str, list[str]] | None = None)
 def data_files(cfg: Config, split: dict[str, list[str]]) -> list[Path]:
     """Every file a run's sentences come from: the split's articles, the extra training data, the splits."""
     files = [Path(cfg.data.bio_dir) / f"{doc}.conll" for ids in split.values() for doc in ids]
-    if cfg.data.extra_train_dir is not None:
-        files += sorted(Path(cfg.data.extra_train_dir).glob("*.conll"))
+    for extra in cfg.data.extra_train_dirs:
+        files += sorted(extra.glob("*.conll"))
     return [*files, Path(cfg.data.splits_file)]
 
 

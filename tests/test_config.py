@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import shutil
 
 import pytest
 import yaml
-from conftest import REPO
+from conftest import FIXTURES, REPO
 
 from antq_ner.config import ConfigError, config_to_dict, list_folds, load_config, load_split
 
@@ -182,3 +183,22 @@ def test_relative_paths_start_from_the_project_folder_of_the_config(tmp_path, mo
     monkeypatch.chdir(REPO)
     cfg = load_config(write(tmp_path / "proj", data))
     assert cfg.data.bio_dir == str(tmp_path / "proj" / "bio")
+
+
+def test_extra_training_data_may_be_several_folders(base, tmp_path, monkeypatch):
+    from antq_ner.training import load_split_sentences
+
+    imported = tmp_path / "imported" / "bio"
+    imported.mkdir(parents=True)
+    shutil.copy(FIXTURES / "corpus" / "bio" / "tiny.conll", imported / "tiny.conll")
+    synthetic = REPO / "annotations" / "synthetic" / "bio"
+    monkeypatch.chdir(tmp_path)  # a --set's relative folders start from the current folder
+    cfg = load_config(write(tmp_path, base), [f"data.extra_train_dir=[{synthetic}, imported/bio]"])
+    assert cfg.data.extra_train_dirs == (synthetic, imported.resolve())
+    with_both = load_split_sentences(cfg)["train"]
+    with_one = load_split_sentences(load_config(write(tmp_path, base), [f"data.extra_train_dir={synthetic}"]))["train"]
+    from antq_ner.bio import read_conll
+
+    assert with_both == with_one + read_conll(imported / "tiny.conll")
+    with pytest.raises(ConfigError, match="not a folder of .conll files"):
+        load_config(write(tmp_path, base), [f"data.extra_train_dir=[{synthetic}, {tmp_path}]"])
