@@ -32,6 +32,7 @@ __all__ = [
     "UNDERTHESEA_TYPES",
     "CrfTagger",
     "align_underthesea",
+    "check_crfsuite_file",
     "syllable_features",
     "train_crf",
     "underthesea_predict",
@@ -162,6 +163,7 @@ class CrfTagger:
 
         if not Path(path).is_file():
             raise FileNotFoundError(f"{path}: CRF model file not found")
+        check_crfsuite_file(Path(path))
         crf = sklearn_crfsuite.CRF(model_filename=str(path))
         try:
             crf.tagger_  # noqa: B018 -- opens the file now, so a damaged one fails here, named
@@ -183,6 +185,26 @@ class CrfTagger:
             tags = self.crf.predict_single(self.features(tokens))
             out.append(repair_tags(tags))
         return out
+
+
+def check_crfsuite_file(path: Path) -> None:
+    """Refuse a file that is not a whole crfsuite model before crfsuite opens it: its C reader trusts
+    the header and crashes the process (segmentation fault) on a truncated file.
+
+    The header: `lCRF`, the file's size (uint32, little-endian), `FOMC`, the version, three counts and
+    five offsets into the file.
+    """
+    import struct
+
+    data = path.read_bytes()
+    fix = "copy the checkpoint again or retrain"
+    if len(data) < 48 or data[:4] != b"lCRF" or data[8:12] != b"FOMC":
+        raise ValueError(f"{path}: not a readable CRF model (no crfsuite header); {fix}")
+    size, *offsets = struct.unpack_from("<I", data, 4) + struct.unpack_from("<5I", data, 28)
+    if size != len(data):
+        raise ValueError(f"{path}: not a readable CRF model (truncated: {len(data)} of {size} bytes); {fix}")
+    if any(not 0 < off < size for off in offsets):
+        raise ValueError(f"{path}: not a readable CRF model (damaged header); {fix}")
 
 
 def train_crf(

@@ -3,12 +3,28 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from pathlib import Path
 
 from .labels import ENTITY_TYPES
 
 __all__ = ["evaluate_main", "main", "predict_main", "train_main"]
+
+
+def _interruptible(entry):
+    """Ctrl-C ends a command with one line and status 130, not a traceback; outputs are written by
+    rename (`io_utils.atomic_open`), so whatever was there before stays whole."""
+
+    @functools.wraps(entry)
+    def run(argv: list[str] | None = None) -> int:
+        try:
+            return entry(argv)
+        except KeyboardInterrupt:
+            print("\ninterrupted; no output file was left half-written", file=sys.stderr)
+            return 130
+
+    return run
 
 
 def _corpus(args: argparse.Namespace) -> int:
@@ -168,6 +184,7 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+@_interruptible
 def main(argv: list[str] | None = None) -> int:
     from .annotation_tools import TOOL_FORMATS
     from .inference import PRECISIONS
@@ -238,6 +255,7 @@ def main(argv: list[str] | None = None) -> int:
     return args.run(args)
 
 
+@_interruptible
 def train_main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="train.py", description="Fine-tune a token classifier from a YAML config.")
     parser.add_argument("--config", required=True, help="YAML file, e.g. configs/offline.yaml")
@@ -261,6 +279,7 @@ def train_main(argv: list[str] | None = None) -> int:
     return 0
 
 
+@_interruptible
 def evaluate_main(argv: list[str] | None = None) -> int:
     from .inference import PRECISIONS
 
@@ -270,7 +289,7 @@ def evaluate_main(argv: list[str] | None = None) -> int:
         "or cross-validate a config over the fold-* splits.",
     )
     parser.add_argument("--model", help="checkpoint folder written by train.py, e.g. models/offline")
-    parser.add_argument("--split", default="test", choices=["test", "dev"], help="held-out part to score (--model)")
+    parser.add_argument("--split", choices=["test", "dev"], help="--model: held-out part to score (default: test)")
     parser.add_argument("--cv", action="store_true", help="cross-validate --config over the fold-* splits")
     parser.add_argument("--config", help="--cv: YAML config, e.g. configs/offline.yaml")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -292,17 +311,23 @@ def evaluate_main(argv: list[str] | None = None) -> int:
         parser.error("--config, --set and --folds go with --cv")
     if args.cv and args.precision != "fp32":
         parser.error("--precision goes with --model")
+    if args.cv and args.split:
+        parser.error("--split goes with --model (--cv scores each fold's test article)")
+    folds = None
+    if args.folds is not None:
+        folds = [f.strip() for f in args.folds.split(",") if f.strip()]
+        if not folds:
+            parser.error(f"--folds {args.folds!r} names no fold; give e.g. fold-ct07,fold-bac-lieu, or leave it out for all")
     from .config import ConfigError
     from .evaluation import cross_validate, evaluate_run
     from .report import FILES, format_table
 
     try:
         if args.cv:
-            folds = [f.strip() for f in args.folds.split(",") if f.strip()] if args.folds else None
             result = cross_validate(args.config, args.set, folds, not args.no_baselines, args.examples,
                                     allow_seen=args.allow_seen)
         else:
-            result = evaluate_run(args.model, args.split, not args.no_baselines, args.examples,
+            result = evaluate_run(args.model, args.split or "test", not args.no_baselines, args.examples,
                                   allow_seen=args.allow_seen, precision=args.precision)
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
@@ -375,6 +400,7 @@ def predict_parser() -> argparse.ArgumentParser:
     return p
 
 
+@_interruptible
 def predict_main(argv: list[str] | None = None) -> int:
     parser = predict_parser()
     args = parser.parse_args(argv)

@@ -250,7 +250,15 @@ def _apply_override(data: dict, assignment: str) -> None:
         node = node.setdefault(part, {})
         if not isinstance(node, dict):
             raise ConfigError(f"--set {assignment!r}: {part!r} is not a section")
-    node[parts[-1]] = yaml.safe_load(raw)
+    try:
+        node[parts[-1]] = yaml.safe_load(raw)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" at column {mark.column + 1}" if mark is not None else ""
+        raise ConfigError(
+            f"--set {assignment!r}: the value is not valid YAML ({getattr(e, 'problem', None) or e}{where}); "
+            "a list is written [A, B], a string with ':' or brackets in quotes"
+        ) from None
 
 
 _PATH_KEYS = ("output_dir", "data.bio_dir", "data.splits_file", "data.extra_train_dir", "model.name_or_path")

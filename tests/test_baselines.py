@@ -84,3 +84,24 @@ def test_underthesea_finds_a_person_and_keeps_tricky_tokens() -> None:
     [pred] = baselines.underthesea_predict([tricky])
     assert len(pred) == len(tricky) and not check_bio(pred) and set(pred) <= UNDERTHESEA_TAGS
     assert baselines.underthesea_predict([[]]) == [[]]
+
+
+def test_a_truncated_crf_file_is_named_not_a_crash(tmp_path):
+    """crfsuite's reader trusts the header: a truncated model file killed the process (exit 139)."""
+    import subprocess
+    import sys
+
+    from antq_ner.baselines import train_crf
+    from antq_ner.bio import read_conll
+
+    path = tmp_path / "crf.crfsuite"
+    train_crf(read_conll(FIXTURES / "corpus" / "bio" / "tiny.conll"), max_iterations=5).save(path)
+    whole = path.read_bytes()
+    for name, data in (("truncated", whole[: len(whole) // 2]), ("header only", whole[:48]), ("garbage", b"x" * 100)):
+        path.write_bytes(data)
+        done = subprocess.run([sys.executable, "-c", f"from antq_ner.baselines import CrfTagger; CrfTagger.load({str(path)!r})"],
+                              capture_output=True, text=True, check=False, timeout=120)
+        assert done.returncode == 1, (name, done.returncode)
+        assert f"{path}: not a readable CRF model" in done.stderr, name
+    path.write_bytes(whole)
+    assert baselines.CrfTagger.load(path).predict([["Bộ", "Công", "an"]])

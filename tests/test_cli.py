@@ -31,3 +31,53 @@ def test_backbone_command_converts_the_bundled_weights(tmp_path, capsys):
     assert {"config.json", "model.safetensors", "tokenizer.json", "backbone.json"} <= {p.name for p in out.iterdir()}
     assert main(["backbone", "no-such-model"]) == 1
     assert "unknown bundled backbone 'no-such-model'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--cv", "--config", "configs/offline.yaml", "--folds", ",,"], "names no fold"),
+        (["--cv", "--config", "configs/offline.yaml", "--folds", ""], "names no fold"),
+        (["--cv", "--config", "configs/offline.yaml", "--split", "dev"], "--split goes with --model"),
+    ],
+)
+def test_evaluate_refuses_options_it_would_ignore(argv, message, capsys):
+    """`--folds ,,` ran all five folds (23 minutes) and `--cv --split dev` scored the test articles."""
+    from antq_ner.cli import evaluate_main
+
+    with pytest.raises(SystemExit) as stopped:
+        evaluate_main(argv)
+    assert stopped.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_a_set_value_that_is_not_yaml_is_one_line(capsys):
+    from antq_ner.cli import train_main
+
+    assert train_main(["--config", "configs/offline.yaml", "--set", "data.labels=[PERSON"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --set 'data.labels=[PERSON': the value is not valid YAML") and "Traceback" not in err
+
+
+def test_ctrl_c_is_one_line_and_leaves_the_output_alone(tiny_checkpoint, tmp_path):
+    import json
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    inputs = tmp_path / "many.jsonl"
+    inputs.write_text("".join(json.dumps({"id": k, "text": "Bộ Công an tổ chức hội nghị. " * 20}) + "\n"
+                              for k in range(20_000)), encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    out.write_text("what was there before\n", encoding="utf-8")
+    process = subprocess.Popen([sys.executable, str(Path(__file__).parents[1] / "predict.py"), "--model",
+                                str(tiny_checkpoint), str(inputs), "-o", str(out)], stderr=subprocess.PIPE, text=True)
+    time.sleep(8)
+    assert process.poll() is None, "finished before it could be interrupted"
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert "Traceback" not in err and err.strip().endswith("interrupted; no output file was left half-written")
+    assert out.read_text(encoding="utf-8") == "what was there before\n"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out")] == []
