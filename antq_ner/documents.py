@@ -17,6 +17,7 @@ import os
 import re
 import shutil
 import sys
+import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -379,8 +380,13 @@ def run_prediction(args: argparse.Namespace) -> int:
             from .io_utils import atomic_open
 
             target = output if state.num_processes == 1 else part_path(output, state.process_index, state.num_processes)
-            with atomic_open(target) as out:  # a failure part-way leaves an existing file as it was
-                write_predictions(preds, args.format, out, n_documents)
+            try:
+                with atomic_open(target) as out:  # a failure part-way leaves an existing file as it was
+                    write_predictions(preds, args.format, out, n_documents)
+            except OSError as e:  # a full disk, a folder made read-only since the check
+                print(f"error: cannot write {output}: {e.strerror or e}; nothing was written (a file that was "
+                      "there is left as it was)", file=sys.stderr)
+                return 1
             if state.num_processes > 1:
                 join_parts(state, output)
         else:
@@ -393,6 +399,10 @@ def run_prediction(args: argparse.Namespace) -> int:
             except BrokenPipeError:  # `predict.py … | head`: the reader has all it wants
                 os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())  # no second error at exit
                 return 0
+            except OSError as e:  # standard output on a full device
+                os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())
+                print(f"error: cannot write to standard output: {e.strerror or e}", file=sys.stderr)
+                return 1
     if fallbacks:
         print(f"warning: {len(fallbacks)} sentence(s) read one word per syllable (segmenter fallback)", file=sys.stderr)
     return 0
@@ -425,13 +435,28 @@ def _stdin_bytes() -> bytes:
 
 
 def check_output_path(output: str, inputs: Sequence[str]) -> Path:
-    """`--output` as a path that can be written without destroying an input; checked before any work."""
+    """`--output` as a path that can be written without destroying an input; checked before any work.
+
+    A symbolic link is followed (the file it names is written). A device or a FIFO is refused
+    (writing by rename would replace it), and so is a folder where nothing can be created.
+    """
     path = Path(output)
     if path.is_dir():
         raise InputError(f"--output {output}: is a folder; give a file name inside it")
     for parent in path.parents:
         if parent.exists() and not parent.is_dir():
             raise InputError(f"--output {output}: {parent} is a file, not a folder")
+    target = Path(os.path.realpath(path))
+    if target.exists() and not target.is_file():
+        raise InputError(f"--output {output}: is not a regular file (a device or a FIFO); write to a file, or leave "
+                         "out --output and redirect standard output")
+    folder = next((p for p in target.parents if p.exists()), Path("/"))
+    try:
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".antq-ner-probe-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise InputError(f"--output {output}: cannot write in {folder}: {e.strerror or e}") from None
     if path.exists():
         resolved = path.resolve()
         for arg in inputs:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import tempfile
@@ -21,8 +22,15 @@ def current_umask() -> int:
 
 @contextmanager
 def atomic_open(path: Path | str, mode: str = "w") -> Iterator[IO]:
-    """Write to a temporary file beside `path`; rename it over `path` only on success."""
-    path = Path(path)
+    """Write to a temporary file beside `path`; rename it over `path` only on success.
+
+    A symbolic link is written through (its target is replaced, the link stays); a path that exists
+    and is not a regular file (a device, a FIFO) is refused: renaming over it would replace it.
+    """
+    path = Path(os.path.realpath(path))
+    if path.exists() and not path.is_file():
+        raise IsADirectoryError(errno.EISDIR, "not a regular file", str(path)) if path.is_dir() else OSError(
+            errno.EINVAL, "not a regular file (a device or a FIFO): give a file path", str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:

@@ -590,3 +590,71 @@ def test_a_few_hundred_documents_in_order(tiny_checkpoint, tmp_path, capsys):
     assert _run(["--model", tiny_checkpoint, jsonl, "-o", out], capsys)[0] == 0
     rows = _jsonl(out.read_text(encoding="utf-8"))
     assert [r["id"] for r in rows] == [f"doc-{i}" for i in range(300)]
+
+
+def run_predict(tiny_checkpoint, *args: str, stdout=None):
+    import subprocess
+
+    return subprocess.run([sys.executable, "predict.py", "--model", str(tiny_checkpoint), *args], check=False,
+                          stdout=stdout if stdout is not None else subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          cwd=Path(__file__).parent.parent, timeout=300)
+
+
+def test_output_to_a_device_or_a_fifo_is_refused_a_symlink_written_through(tiny_checkpoint, tmp_path):
+    """`-o /dev/full` turned the device into a regular file; a link was replaced, a FIFO's reader got nothing."""
+    import stat
+
+    doc = tmp_path / "doc.txt"
+    doc.write_text("Bộ Công an.", encoding="utf-8")
+    done = run_predict(tiny_checkpoint, str(doc), "-o", "/dev/full")
+    assert done.returncode == 2 and "is not a regular file" in done.stderr
+    assert stat.S_ISCHR(os.stat("/dev/full").st_mode)
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    done = run_predict(tiny_checkpoint, str(doc), "-o", str(fifo))
+    assert done.returncode == 2 and "is not a regular file" in done.stderr and stat.S_ISFIFO(os.stat(fifo).st_mode)
+    target, link = tmp_path / "target.jsonl", tmp_path / "link.jsonl"
+    target.write_text("old\n", encoding="utf-8")
+    link.symlink_to(target)
+    assert main(["--model", str(tiny_checkpoint), str(doc), "-o", str(link)]) == 0
+    assert link.is_symlink() and json.loads(target.read_text(encoding="utf-8"))["id"] == str(doc)
+
+
+def test_standard_output_on_a_full_device_is_one_line(tiny_checkpoint, tmp_path):
+    doc = tmp_path / "doc.txt"
+    doc.write_text("Bộ Công an tổ chức hội nghị. " * 2000, encoding="utf-8")
+    with open("/dev/full", "w") as full:
+        done = run_predict(tiny_checkpoint, str(doc), stdout=full)
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines()[-1] == "error: cannot write to standard output: No space left on device"
+    assert "Traceback" not in done.stderr and "Exception ignored" not in done.stderr
+
+
+@pytest.fixture
+def small_filesystem(tmp_path):
+    """A 64 KiB tmpfs (root only: this project's machines and CI run as root)."""
+    import subprocess
+
+    mount = tmp_path / "small"
+    mount.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)],
+                                           check=False, capture_output=True).returncode:
+        pytest.skip("needs root to mount a small tmpfs")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_a_full_disk_and_a_read_only_folder_are_one_line(tiny_checkpoint, tmp_path, small_filesystem):
+    import subprocess
+
+    doc = tmp_path / "doc.txt"
+    doc.write_text("Bộ Công an tổ chức hội nghị. " * 8000, encoding="utf-8")  # output larger than 64 KiB
+    out = small_filesystem / "out.jsonl"
+    out.write_text("kept\n", encoding="utf-8")
+    done = run_predict(tiny_checkpoint, str(doc), "-o", str(out))
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1].startswith(f"error: cannot write {out}: No space left on device")
+    assert sorted(p.name for p in small_filesystem.iterdir()) == ["out.jsonl"] and out.read_text() == "kept\n"
+    subprocess.run(["mount", "-o", "remount,ro", str(small_filesystem)], check=True)
+    done = run_predict(tiny_checkpoint, str(doc), "-o", str(small_filesystem / "new.jsonl"))
+    assert done.returncode == 2 and "Read-only file system" in done.stderr and "Traceback" not in done.stderr
