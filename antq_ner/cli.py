@@ -345,7 +345,8 @@ def evaluate_main(argv: list[str] | None = None) -> int:
 _PREDICT_EPILOG = """\
 inputs:
   FILE.txt (or any file not ending in .jsonl)  one document, id = the path as given
-  DIR                                         its .txt files, recursively, in sorted order
+  DIR                                         its .txt files (.TXT too), recursively, following
+                                              links to folders, in sorted order
   FILE.jsonl                                  one document per line: {"id": ..., "text": ...}
                                               (id defaults to FILE:LINE)
   -                                           standard input, plain text, id "-"

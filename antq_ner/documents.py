@@ -141,6 +141,20 @@ def _read_jsonl(path: Path, lines: Iterable[bytes]) -> Iterator[InputDocument | 
         yield InputDocument(doc_id, obj["text"], source, lineno)
 
 
+def txt_files(folder: Path) -> list[Path]:
+    """The `.txt` files under `folder` (`.TXT` too), recursively, following links to folders (each
+    real folder once, so a link loop ends), in sorted order."""
+    files, seen = [], set()
+    for root, dirs, names in os.walk(folder, followlinks=True):
+        real = os.path.realpath(root)
+        if real in seen:
+            dirs[:] = []
+            continue
+        seen.add(real)
+        files += [Path(root) / n for n in names if n.lower().endswith(".txt") and (Path(root) / n).is_file()]
+    return sorted(files)
+
+
 def _read_one(path_arg: str, stdin: bytes | None) -> Iterator[InputDocument | InputError]:
     if path_arg == "-":
         try:
@@ -149,13 +163,10 @@ def _read_one(path_arg: str, stdin: bytes | None) -> Iterator[InputDocument | In
             yield e
         return
     path = Path(path_arg)
-    if path.is_dir():
-        files = sorted(p for p in path.rglob("*.txt") if p.is_file())
-    else:
-        files = [path]
+    files = txt_files(path) if path.is_dir() else [path]
     for file in files:
         try:
-            if file.suffix == ".jsonl" and not path.is_dir():
+            if file.suffix.lower() == ".jsonl" and not path.is_dir():
                 yield from _read_jsonl(file, _jsonl_lines(file))
             else:
                 yield InputDocument(str(file), _decode(_read_bytes(file), str(file)), str(file))

@@ -26,8 +26,12 @@ class Token:
 # Characters that change nothing a reader sees. A zero-width space separates words (it is written
 # where a line may break); the others join or hide: soft hyphen, zero-width (non-)joiner, word
 # joiner, and U+FEFF (a byte-order mark at the start of a file, a zero-width no-break space inside).
-_SEPARATORS = {"\u200b"}
+# Control characters (NUL, escape, DEL, C1) are read as spaces too: they cannot be part of a word.
+_SEPARATORS = {"\u200b"} | {chr(c) for c in (*range(0x20), *range(0x7F, 0xA0)) if not chr(c).isspace()}
 _IGNORABLE = {"\u00ad", "\u200c", "\u200d", "\u2060", "\ufeff"}
+
+
+_TO_CLEAN = re.compile("[" + re.escape("".join(sorted(_SEPARATORS | _IGNORABLE))) + "]")
 
 
 def clean_text(text: str) -> tuple[str, list[int], list[int]]:
@@ -66,7 +70,7 @@ def clean_text(text: str) -> tuple[str, list[int], list[int]]:
 
 def read_sentences(text: str) -> list[list[Token]]:
     """Sentences of user text: token strings from `clean_text`, offsets into `text` as given."""
-    if unicodedata.is_normalized("NFC", text) and not (_SEPARATORS | _IGNORABLE).intersection(text):
+    if unicodedata.is_normalized("NFC", text) and not _TO_CLEAN.search(text):
         return split_sentences(text)  # nothing to clean (most text): skip clean_text's per-character loop
     clean, starts, ends = clean_text(text)
     return [[Token(t.text, starts[t.start], ends[t.end - 1]) for t in sent] for sent in split_sentences(clean)]

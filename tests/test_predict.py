@@ -658,3 +658,28 @@ def test_a_full_disk_and_a_read_only_folder_are_one_line(tiny_checkpoint, tmp_pa
     subprocess.run(["mount", "-o", "remount,ro", str(small_filesystem)], check=True)
     done = run_predict(tiny_checkpoint, str(doc), "-o", str(small_filesystem / "new.jsonl"))
     assert done.returncode == 2 and "Read-only file system" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_folders_behind_links_upper_case_txt_and_nul_bytes(tiny_checkpoint, tmp_path):
+    """A linked folder and `*.TXT` files were skipped without a word; a NUL byte ended up inside an entity."""
+    from antq_ner.documents import read_inputs
+
+    real = tmp_path / "elsewhere"
+    real.mkdir()
+    (real / "linked.txt").write_text("Bộ Công an.", encoding="utf-8")
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    (reports / "UPPER.TXT").write_text("Công an tỉnh.", encoding="utf-8")
+    (reports / "notes.md").write_text("not a report", encoding="utf-8")
+    (reports / "more").symlink_to(real)
+    (real / "loop").symlink_to(reports)  # a link loop ends
+    assert [Path(d.source).name for d in read_inputs([str(reports)])] == ["UPPER.TXT", "linked.txt"]
+    nul = tmp_path / "nul.txt"
+    nul.write_text("Đại tá Nguyễn Văn\x00An, Giám đốc Công an tỉnh\x00.", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    assert main(["--model", str(tiny_checkpoint), str(nul), "-o", str(out)]) == 0
+    from antq_ner.text import read_sentences
+
+    tokens = [t.text for sent in read_sentences(nul.read_text(encoding="utf-8")) for t in sent]
+    assert "\x00" not in "".join(tokens) and "An" in tokens and "." in tokens  # a NUL separates, like a space
+    assert json.loads(out.read_text(encoding="utf-8"))["id"] == str(nul)
