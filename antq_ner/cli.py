@@ -409,6 +409,126 @@ def predict_main(argv: list[str] | None = None) -> int:
         parser.error("--batch-size must be at least 1")
     if args.threads is not None and args.threads < 1:
         parser.error("--threads must be at least 1")
-    from .documents import run_prediction
+    return _run_prediction(args)
 
-    return run_prediction(args)
+
+def _run_prediction(args: argparse.Namespace) -> int:
+    """predict.py's run over the library's reading, tagging and writing; returns the exit status."""
+    import itertools
+    import os
+
+    from .documents import (
+        PROGRESS_MIN_DOCUMENTS,
+        InputError,
+        check_output_path,
+        iter_predictions,
+        join_parts,
+        part_path,
+        read_inputs,
+        stdin_bytes,
+        write_predictions,
+    )
+    from .segment import segmenter_fallbacks
+
+    try:
+        output = check_output_path(args.output, args.inputs) if args.output else None
+    except InputError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    errors: list[InputError] = []
+    # Under torchrun / accelerate launch every process runs the first pass; one reports (RANK is set
+    # by both launchers, before torch and accelerate are imported).
+    say = print if os.environ.get("RANK", "0") == "0" else (lambda *a, **k: None)
+
+    def report(e: InputError) -> None:
+        errors.append(e)
+        say(f"error: {e} (skipped)", file=sys.stderr)
+
+    # Two passes over the inputs: the first reads and checks every document and keeps only the count,
+    # so that a bad input fails before the model loads and before anything is written; the second
+    # reads them again as they are tagged, so that a news archive never has to fit in memory.
+    stdin_data = stdin_bytes() if "-" in args.inputs else None  # standard input can be read once only
+
+    def documents(on_error):
+        return read_inputs(args.inputs, on_error=on_error, stdin=stdin_data)
+
+    try:
+        n_documents = sum(1 for _ in documents(report if args.skip_errors else None))
+    except InputError as e:
+        say(f"error: {e}", file=sys.stderr)
+        return 1
+    if errors:
+        say(f"skipped {len(errors)} bad document(s)", file=sys.stderr)
+    if not n_documents:
+        say("error: no document to tag (" + ("every input was bad" if errors else "no .txt file, no JSONL line")
+              + f" in {' '.join(args.inputs)}); nothing written", file=sys.stderr)
+        return 1
+
+    import torch
+    from accelerate import PartialState
+
+    from .inference import Tagger
+
+    # Started by several processes (torchrun, accelerate launch), each tags its own contiguous share
+    # of the documents into a part file; the first process joins the parts, in input order.
+    state = PartialState(cpu=not torch.cuda.is_available())
+    if state.num_processes > 1 and output is None:
+        if state.is_main_process:
+            print("error: several processes need --output FILE (their parts are joined into it)", file=sys.stderr)
+        return 2
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # "Loading weights" bars: stderr is for our messages and progress
+    try:
+        tagger = Tagger.from_pretrained(args.model, batch_size=args.batch_size, precision=args.precision,
+                                        device=state.device)
+    except (OSError, ValueError) as e:
+        print(f"error: {args.model}: cannot load the model: {e}", file=sys.stderr)
+        return 1
+    with state.split_between_processes(list(range(n_documents))) as mine:
+        first, stop = (mine[0], mine[-1] + 1) if mine else (0, 0)
+
+    from tqdm.auto import tqdm
+
+    show_bar = n_documents > PROGRESS_MIN_DOCUMENTS and sys.stderr.isatty() and state.is_main_process
+
+    def warn(message: str) -> None:
+        print(f"warning: {message}", file=sys.stderr)
+
+    with segmenter_fallbacks(warn) as fallbacks, \
+            tqdm(total=stop - first, unit="doc", file=sys.stderr, disable=not show_bar) as bar:
+        # the second pass: every bad document was reported by the first one
+        mine = itertools.islice(documents(lambda e: None), first, stop)
+        preds = iter_predictions(tagger, mine, progress=bar.update)
+        if output is not None:
+            from .io_utils import atomic_open
+
+            target = output if state.num_processes == 1 else part_path(output, state.process_index, state.num_processes)
+            try:
+                with atomic_open(target) as out:  # a failure part-way leaves an existing file as it was
+                    write_predictions(preds, args.format, out, n_documents)
+            except OSError as e:  # a full disk, a folder made read-only since the check
+                print(f"error: cannot write {output}: {e.strerror or e}; nothing was written (a file that was "
+                      "there is left as it was)", file=sys.stderr)
+                return 1
+            if state.num_processes > 1:
+                join_parts(state, output)
+        else:
+            out = sys.stdout
+            if (getattr(out, "encoding", None) or "").lower().replace("-", "") != "utf8" and hasattr(out, "reconfigure"):
+                out.reconfigure(encoding="utf-8")  # the text is Vietnamese, whatever the locale
+            try:
+                write_predictions(preds, args.format, out, n_documents)
+                out.flush()
+            except BrokenPipeError:  # `predict.py … | head`: the reader has all it wants
+                os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())  # no second error at exit
+                return 0
+            except OSError as e:  # standard output on a full device
+                os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())
+                print(f"error: cannot write to standard output: {e.strerror or e}", file=sys.stderr)
+                return 1
+    if fallbacks:
+        print(f"warning: {len(fallbacks)} sentence(s) read one word per syllable (segmenter fallback)", file=sys.stderr)
+    return 0

@@ -1,17 +1,15 @@
 """Documents in, entities out: reading user inputs, tagging them with a checkpoint, writing the formats.
 
-Reading (`read_inputs`), tagging (`predict_documents`, over `inference.Tagger`) and writing
-(`format_*`) are separate, typed functions; `run_prediction` is predict.py's run (its arguments are
-parsed in `cli.py`). One concern, predict.py's, in about 440 lines: the readers' error reporting and
-the two-pass, multi-process run are what make it longer than the other modules. All inputs are read and checked before the model is
-loaded or anything is written, so a bad input leaves no output behind (unless --skip-errors);
-they are then read again as they are tagged (JSONL line by line), so no input is held whole.
+Reading (`read_inputs`), tagging (`iter_predictions`, over `inference.Tagger`) and writing
+(`format_*`, `write_predictions`, the several-process parts) are separate, typed functions; predict.py's
+run over them (its two passes, exit statuses, standard output) is `cli.predict_main`. All inputs are
+read and checked before the model is loaded or anything is written, so a bad input leaves no output
+behind (unless --skip-errors); they are then read again as they are tagged (JSONL line by line), so no
+input is held whole.
 """
 
 from __future__ import annotations
 
-import argparse
-import itertools
 import json
 import os
 import re
@@ -25,22 +23,25 @@ from typing import IO
 
 from .bio import Sentence, bio_to_spans, format_conll
 from .markup import CharSpan, render_markup
-from .segment import segmenter_fallbacks
 from .text import Token, clean_text, read_sentences
 
 __all__ = [
+    "FORMATS",
     "InputDocument",
     "InputError",
     "Prediction",
+    "check_output_path",
     "entities",
     "format_conll_document",
     "format_jsonl",
     "format_markup",
     "iter_predictions",
+    "join_parts",
+    "part_path",
     "predict_documents",
     "read_inputs",
-    "run_prediction",
     "split_markup_output",
+    "stdin_bytes",
     "write_predictions",
 ]
 
@@ -158,7 +159,7 @@ def txt_files(folder: Path) -> list[Path]:
 def _read_one(path_arg: str, stdin: bytes | None) -> Iterator[InputDocument | InputError]:
     if path_arg == "-":
         try:
-            yield InputDocument("-", _decode(stdin if stdin is not None else _stdin_bytes(), "-"), "-")
+            yield InputDocument("-", _decode(stdin if stdin is not None else stdin_bytes(), "-"), "-")
         except InputError as e:
             yield e
         return
@@ -309,114 +310,7 @@ def write_predictions(preds: Iterable[Prediction], fmt: str, out: IO[str], n_doc
             raise ValueError(f"unknown format {fmt!r} ({', '.join(FORMATS)})")
 
 
-# --------------------------------------------------------------------------------------------- CLI
-
-
-
-def run_prediction(args: argparse.Namespace) -> int:
-    """predict.py's work, from its parsed arguments (`cli.predict_main`); returns the exit status."""
-    try:
-        output = check_output_path(args.output, args.inputs) if args.output else None
-    except InputError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    errors: list[InputError] = []
-    # Under torchrun / accelerate launch every process runs the first pass; one reports (RANK is set
-    # by both launchers, before torch and accelerate are imported).
-    say = print if os.environ.get("RANK", "0") == "0" else (lambda *a, **k: None)
-
-    def report(e: InputError) -> None:
-        errors.append(e)
-        say(f"error: {e} (skipped)", file=sys.stderr)
-
-    # Two passes over the inputs: the first reads and checks every document and keeps only the count,
-    # so that a bad input fails before the model loads and before anything is written; the second
-    # reads them again as they are tagged, so that a news archive never has to fit in memory.
-    stdin_data = _stdin_bytes() if "-" in args.inputs else None  # standard input can be read once only
-
-    def documents(on_error) -> Iterator[InputDocument]:
-        return read_inputs(args.inputs, on_error=on_error, stdin=stdin_data)
-
-    try:
-        n_documents = sum(1 for _ in documents(report if args.skip_errors else None))
-    except InputError as e:
-        say(f"error: {e}", file=sys.stderr)
-        return 1
-    if errors:
-        say(f"skipped {len(errors)} bad document(s)", file=sys.stderr)
-    if not n_documents:
-        say("error: no document to tag (" + ("every input was bad" if errors else "no .txt file, no JSONL line")
-              + f" in {' '.join(args.inputs)}); nothing written", file=sys.stderr)
-        return 1
-
-    import torch
-    from accelerate import PartialState
-
-    from .inference import Tagger
-
-    # Started by several processes (torchrun, accelerate launch), each tags its own contiguous share
-    # of the documents into a part file; the first process joins the parts, in input order.
-    state = PartialState(cpu=not torch.cuda.is_available())
-    if state.num_processes > 1 and output is None:
-        if state.is_main_process:
-            print("error: several processes need --output FILE (their parts are joined into it)", file=sys.stderr)
-        return 2
-    if args.threads is not None:
-        torch.set_num_threads(args.threads)
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.disable_progress_bar()  # "Loading weights" bars: stderr is for our messages and progress
-    try:
-        tagger = Tagger.from_pretrained(args.model, batch_size=args.batch_size, precision=args.precision,
-                                        device=state.device)
-    except (OSError, ValueError) as e:
-        print(f"error: {args.model}: cannot load the model: {e}", file=sys.stderr)
-        return 1
-    with state.split_between_processes(list(range(n_documents))) as mine:
-        first, stop = (mine[0], mine[-1] + 1) if mine else (0, 0)
-
-    from tqdm.auto import tqdm
-
-    show_bar = n_documents > PROGRESS_MIN_DOCUMENTS and sys.stderr.isatty() and state.is_main_process
-
-    def warn(message: str) -> None:
-        print(f"warning: {message}", file=sys.stderr)
-
-    with segmenter_fallbacks(warn) as fallbacks, \
-            tqdm(total=stop - first, unit="doc", file=sys.stderr, disable=not show_bar) as bar:
-        # the second pass: every bad document was reported by the first one
-        mine = itertools.islice(documents(lambda e: None), first, stop)
-        preds = iter_predictions(tagger, mine, progress=bar.update)
-        if output is not None:
-            from .io_utils import atomic_open
-
-            target = output if state.num_processes == 1 else part_path(output, state.process_index, state.num_processes)
-            try:
-                with atomic_open(target) as out:  # a failure part-way leaves an existing file as it was
-                    write_predictions(preds, args.format, out, n_documents)
-            except OSError as e:  # a full disk, a folder made read-only since the check
-                print(f"error: cannot write {output}: {e.strerror or e}; nothing was written (a file that was "
-                      "there is left as it was)", file=sys.stderr)
-                return 1
-            if state.num_processes > 1:
-                join_parts(state, output)
-        else:
-            out = sys.stdout
-            if (getattr(out, "encoding", None) or "").lower().replace("-", "") != "utf8" and hasattr(out, "reconfigure"):
-                out.reconfigure(encoding="utf-8")  # the text is Vietnamese, whatever the locale
-            try:
-                write_predictions(preds, args.format, out, n_documents)
-                out.flush()
-            except BrokenPipeError:  # `predict.py … | head`: the reader has all it wants
-                os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())  # no second error at exit
-                return 0
-            except OSError as e:  # standard output on a full device
-                os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())
-                print(f"error: cannot write to standard output: {e.strerror or e}", file=sys.stderr)
-                return 1
-    if fallbacks:
-        print(f"warning: {len(fallbacks)} sentence(s) read one word per syllable (segmenter fallback)", file=sys.stderr)
-    return 0
+# --------------------------------------------------------------------------------------------- several processes
 
 
 def part_path(output: Path, index: int, count: int) -> Path:
@@ -439,7 +333,7 @@ def join_parts(state, output: Path) -> None:
     state.wait_for_everyone()
 
 
-def _stdin_bytes() -> bytes:
+def stdin_bytes() -> bytes:
     buffer = getattr(sys.stdin, "buffer", None)
     # bytes, so that `\r\n` stays as it is and offsets match the input; a test's StringIO has no buffer
     return buffer.read() if buffer is not None else sys.stdin.read().encode("utf-8")
