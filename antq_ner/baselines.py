@@ -33,6 +33,7 @@ __all__ = [
     "CrfTagger",
     "align_underthesea",
     "check_crfsuite_file",
+    "fit_crf",
     "syllable_features",
     "train_crf",
     "underthesea_predict",
@@ -215,20 +216,26 @@ def train_crf(
     max_iterations: int = 200,
 ) -> CrfTagger:
     """Train an L-BFGS CRF on syllable tags (deterministic: same data, same model)."""
-    import sklearn_crfsuite
-
     sentences = [s for s in train if s.tokens]
     if not sentences:
         raise ValueError("train_crf needs at least one non-empty sentence")
     tagger = CrfTagger(crf=None, segmenter=segmenter)
-    x = [tagger.features(s.tokens) for s in sentences]
-    y = [list(s.tags) for s in sentences]
+    tagger.crf = fit_crf([tagger.features(s.tokens) for s in sentences], [list(s.tags) for s in sentences],
+                         c1, c2, max_iterations)
+    return tagger
+
+
+def fit_crf(features: Sequence[list[dict]], tags: Sequence[list[str]], c1: float = 0.05, c2: float = 0.05,
+            max_iterations: int = 200):
+    """An L-BFGS sklearn-crfsuite CRF fitted on feature dicts (`CrfTagger.features`): what `train_crf`
+    trains, for callers that compute each sentence's features once (benchmarks/active_learning.py)."""
+    import sklearn_crfsuite
+
     crf = sklearn_crfsuite.CRF(
         algorithm="lbfgs", c1=c1, c2=c2, max_iterations=max_iterations, all_possible_transitions=True
     )
-    crf.fit(x, y)
-    tagger.crf = crf
-    return tagger
+    crf.fit(features, tags)
+    return crf
 
 
 # --------------------------------------------------------------------------------------------
