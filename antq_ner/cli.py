@@ -205,7 +205,8 @@ def main(argv: list[str] | None = None) -> int:
         "backbone", help="convert a package's bundled pre-trained weights into a Hugging Face folder"
     )
     backbone.add_argument("name", help="bundled backbone, e.g. multilingual-e5-small")
-    backbone.add_argument("--out", help="folder to write (default: models/backbones/NAME)")
+    backbone.add_argument("--out", help="folder to write (default: the cache, ~/.cache/antq-ner/backbones/NAME, "
+                          "or $ANTQ_NER_CACHE/backbones/NAME)")
     backbone.add_argument("--full-vocabulary", action="store_true",
                           help="keep all 250k pieces instead of those Vietnamese text can use")
     backbone.set_defaults(run=_backbone)
@@ -261,7 +262,10 @@ def train_main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", required=True, help="YAML file, e.g. configs/offline.yaml")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override a config value, e.g. --set training.epochs=3 (repeatable)")
-    parser.add_argument("--resume", action="store_true", help="continue from the run's last checkpoint")
+    parser.add_argument("--resume", action="store_true", help="continue an unfinished run from its last epoch")
+    parser.add_argument("--keep-checkpoints", action="store_true",
+                        help="keep the Trainer's resume state (checkpoints/, about 3x the model) after the run "
+                        "completes; by default it is removed then")
     args = parser.parse_args(argv)
     from .config import ConfigError, load_config
     from .training import train
@@ -272,7 +276,7 @@ def train_main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     try:
-        train(cfg, resume=args.resume)
+        train(cfg, resume=args.resume, keep_checkpoints=args.keep_checkpoints)
     except (ConfigError, FileNotFoundError, ValueError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
@@ -396,7 +400,7 @@ def predict_parser() -> argparse.ArgumentParser:
     p.add_argument("--precision", choices=PRECISIONS, default="fp32",
                    help="fp32 (default); bf16 (fast where the CPU/GPU computes it natively); int8 (CPU: the "
                    "model exported to ONNX Runtime with int8 linear layers, made at load, some seconds; needs "
-                   "the int8 extra). README, 'Batch inference': speed and agreement")
+                   "the int8 extra). docs/inference.md: speed and agreement")
     p.add_argument("--skip-errors", action="store_true", help="report bad documents on stderr and go on")
     return p
 

@@ -52,7 +52,7 @@ class OfflineModelConfig:
 class ModelConfig:
     # Hub name (`vinai/phobert-base-v2`), a local folder with config.json and the tokenizer files,
     # `bundled:multilingual-e5-small` (pre-trained weights a pip package ships, converted on first use
-    # into models/backbones/; see antq_ner/backbone.py), or null: the from-scratch model of `offline`.
+    # into ~/.cache/antq-ner/backbones/; see antq_ner/backbone.py), or null: the from-scratch model of `offline`.
     name_or_path: str | None = "vinai/phobert-base-v2"
     # The encoder pooled with a CRF over syllable features (antq_ner/ensemble.py): the weight of the
     # CRF's per-syllable label probabilities, 0 to 1; the CRF is trained on the train and dev

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import shutil
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -200,9 +199,7 @@ def cross_validate(
         )
         check_paths(fold_cfg)
         log(f"[{fold}] training {fold_cfg.run_dir}")
-        train(fold_cfg)
-        # The Trainer's per-epoch saves (weights and optimizer state) only serve --resume of one run.
-        shutil.rmtree(fold_cfg.run_dir / "checkpoints", ignore_errors=True)
+        train(fold_cfg)  # removes the Trainer's resume state once the fold's checkpoint is written
         results[fold] = evaluate_run(fold_cfg.run_dir, "test", baselines, examples, allow_seen=allow_seen)
         log(f"[{fold}] strict F1 {_f(results[fold].metrics['strict']['overall']['f1'])}")
 

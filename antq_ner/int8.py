@@ -1,6 +1,6 @@
 """`--precision int8`: the checkpoint exported to ONNX and run by ONNX Runtime, its linear layers int8.
 
-The recipe, chosen by measurement (README, "Reduced precision"): ONNX Runtime's dynamic int8 (one
+The recipe, chosen by measurement (docs/inference.md, "Reduced precision"): ONNX Runtime's dynamic int8 (one
 scale per weight tensor, activations quantised per batch) for every matrix product with a weight
 except the FFN output projections (the products that read the GELU); those, the most sensitive,
 are block-wise int8 (`MatMulNBits`: 8-bit weights and activations with one scale per block of 128

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from .backbone import BUNDLED, bundled_name
 from .config import Config
+from .provenance import REPO
 
 __all__ = ["base_model_licence", "model_card"]
 
@@ -31,9 +34,20 @@ def _input_sentence(cfg: Config) -> str:
     return f"Input is Vietnamese text as written (NFC; syllables, no word segmentation), at most {p.max_subwords} subwords per call;"
 
 
+def shown_path(path: str | Path) -> str:
+    """A path as the card shows it: relative to the repository when inside it, else its last two
+    parts (the card travels; the training machine's folders mean nothing elsewhere)."""
+    path = Path(path)
+    try:
+        return path.resolve().relative_to(REPO).as_posix()
+    except ValueError:
+        return Path(*path.parts[-2:]).as_posix()
+
+
 def _extra(cfg: Config, metrics: dict) -> str:
     dirs = cfg.data.extra_train_dirs
-    out = f" and every report in {', '.join(map(str, dirs))}" if dirs else ""
+    reports = sum(len(list(d.glob("*.conll"))) for d in dirs)
+    out = f" and the {reports} reports of {', '.join(shown_path(d) for d in dirs)}" if dirs else ""
     if metrics.get("augmented_train_sentences"):
         out += f", plus {metrics['augmented_train_sentences']} mention-replacement copies"
     return out
@@ -84,10 +98,10 @@ A token classifier for five entity types in Vietnamese news reports on the movem
 - Licence: {licence_text}
 - Training data: annotated articles {', '.join(split['train'])}{_extra(cfg, metrics)} ({metrics['sentences']['train']} sentences);
   best epoch chosen on {', '.join(split['dev'])}; held out for testing: {', '.join(split['test'])}.
-- Split `{split['name']}` of `{cfg.data.splits_file}`; annotation rules in `annotations/GUIDELINES.md`.
+- Split `{split['name']}` of `{shown_path(cfg.data.splits_file)}`; annotation rules in `annotations/GUIDELINES.md`.
 
 ## Scores
-Best epoch {metrics['best_epoch']}: dev {metrics['dev_metric']}: precision {metrics['best_dev']['precision']:.3f},
+Best epoch {metrics['best_epoch']}, chosen on the dev scores of the {metrics['dev_system']}: {metrics['dev_metric']}: precision {metrics['best_dev']['precision']:.3f},
 recall {metrics['best_dev']['recall']:.3f}, F1 {metrics['best_dev']['f1']:.3f}. Test scores: `evaluate.py --model <this folder>`.
 
 | epoch | dev precision | dev recall | dev F1 |
@@ -109,8 +123,8 @@ ner("{_example(cfg)}")
 
 ## Intended use and limitations
 For extracting people, ranks and titles, organisations, programmes and quantities from Vietnamese
-public-security and mass-mobilisation news. Trained on five reports (about 6,400 syllables): expect
-errors on other genres, on names unseen in training, and on long organisation names. Scores on one
+public-security and mass-mobilisation news.
+Trained on {metrics['sentences']['train']} sentences ({metrics['syllables_train']} syllables): expect errors on other genres, on names unseen in training, and on long organisation names. Scores on one
 held-out article are noisy; `evaluate.py --cv` gives the cross-validated figure. Not for decisions
 about individuals.
 """

@@ -228,8 +228,12 @@ def _log_callback(path: Path):
     return JsonLinesLog()
 
 
-def train(cfg: Config, resume: bool = False) -> dict:
-    """Train, keep the best dev epoch, write the checkpoint to `cfg.run_dir`; return metrics.json's content."""
+def train(cfg: Config, resume: bool = False, keep_checkpoints: bool = False) -> dict:
+    """Train, keep the best dev epoch, write the checkpoint to `cfg.run_dir`; return metrics.json's content.
+
+    The Trainer's resume state (`checkpoints/`, three times the model's size) is there while the run
+    is unfinished, for `resume`; it is removed once the checkpoint is written, unless `keep_checkpoints`.
+    """
     from transformers import DataCollatorForTokenClassification, EarlyStoppingCallback, set_seed
 
     started = time.time()
@@ -242,7 +246,10 @@ def train(cfg: Config, resume: bool = False) -> dict:
     run_dir = cfg.run_dir
     checkpoints = run_dir / "checkpoints"
     if resume and not any(checkpoints.glob("checkpoint-*")):
-        raise ConfigError(f"--resume: no checkpoint in {checkpoints} to continue from")
+        finished = (run_dir / "model.safetensors").is_file()
+        raise ConfigError(f"--resume: no checkpoint in {checkpoints} to continue from" + (
+            " (the run finished and its resume state was removed; train.py --keep-checkpoints keeps it)"
+            if finished else ""))
     created = not run_dir.exists()
     run_dir.mkdir(parents=True, exist_ok=True)
     try:
@@ -298,6 +305,9 @@ def train(cfg: Config, resume: bool = False) -> dict:
         "best_dev": {k: best[k] for k in ("precision", "recall", "f1")},
         "dev_per_epoch": epochs,
         "dev_metric": "seqeval micro F1, strict IOB2, syllable level",
+        # The epoch is chosen on the encoder: the CRF is trained afterwards, on train and dev.
+        "dev_system": "encoder alone",
+        "syllables_train": sum(len(s.tokens) for s in parts["train"]),
         "train_runtime_s": round(time.time() - started, 1),
         "mixed_precision": resolved_precision(cfg.training.mixed_precision),
         "processes": trainer.args.world_size,  # data-parallel processes (torchrun, accelerate launch)
@@ -312,6 +322,8 @@ def train(cfg: Config, resume: bool = False) -> dict:
             crf = train_crf([*parts["train"], *parts["dev"]])
             metrics["crf"] = {"weight": cfg.model.crf_weight, "trained_on": "train and dev sentences"}
         write_checkpoint(trainer, cfg, labels, metrics, crf)
+        if not keep_checkpoints:
+            shutil.rmtree(checkpoints, ignore_errors=True)
     return metrics
 
 

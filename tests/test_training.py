@@ -38,8 +38,14 @@ def test_checkpoint_holds_everything_a_user_needs(tiny_checkpoint):
     resolved = yaml.safe_load((tiny_checkpoint / "training_config.yaml").read_text())
     assert resolved["training"]["epochs"] == 2 and resolved["data"]["max_sentences"] == 6
     assert json.loads((tiny_checkpoint / "preprocessing.json").read_text())["segmenter"] == "pyvi"
-    assert "MIT" in (tiny_checkpoint / "README.md").read_text()
+    card = (tiny_checkpoint / "README.md").read_text()
+    assert "MIT" in card
+    # the card tells what it was trained on, which system chose the epoch, and no path of the training machine
+    assert f"Trained on {metrics['sentences']['train']} sentences ({metrics['syllables_train']} syllables)" in card
+    assert "chosen on the dev scores of the encoder alone" in card and metrics["dev_system"] == "encoder alone"
+    assert str(REPO) not in card and "/tmp" not in card
     assert not (tiny_checkpoint / ".staging").exists()
+    assert not (tiny_checkpoint / "checkpoints").exists()
 
 
 def test_checkpoint_loads_with_auto_classes_and_runs_in_the_pipeline(tiny_checkpoint):
@@ -111,7 +117,8 @@ def test_same_seed_same_model_and_resume_continues(tmp_path, tiny_checkpoint):
     from safetensors.torch import load_file
 
     cfg = load_config(REPO / "configs" / "scratch.yaml", tiny_config_overrides(tmp_path, "tiny"))
-    train(cfg)
+    train(cfg, keep_checkpoints=True)
+    assert not (tiny_checkpoint / "checkpoints").exists()  # a finished run holds the model and its records only
     a = load_file(tiny_checkpoint / "model.safetensors")
     b = load_file(tmp_path / "tiny" / "model.safetensors")
     assert a.keys() == b.keys() and all((a[k] == b[k]).all() for k in a)
@@ -119,6 +126,8 @@ def test_same_seed_same_model_and_resume_continues(tmp_path, tiny_checkpoint):
     longer = load_config(REPO / "configs" / "scratch.yaml", tiny_config_overrides(tmp_path, "tiny") + ["training.epochs=3"])
     metrics = train(longer, resume=True)
     assert [e["epoch"] for e in metrics["dev_per_epoch"]] == [1, 2, 3]
+    with pytest.raises(ConfigError, match="the run finished and its resume state was removed"):
+        train(longer, resume=True)
 
 
 def test_training_batches_are_grouped_by_length_but_evaluation_keeps_dataset_order(tmp_path):
