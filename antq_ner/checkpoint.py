@@ -23,6 +23,7 @@ __all__ = [
     "CONFIG_FILE",
     "CRF_FILE",
     "ENSEMBLE_FILE",
+    "FALLBACKS_FILE",
     "METRICS_FILE",
     "PREPROCESSING_FILE",
     "checkpoint_version",
@@ -39,6 +40,7 @@ PREPROCESSING_FILE = "preprocessing.json"  # what the tokenizer must be fed, rea
 METRICS_FILE = "metrics.json"
 ENSEMBLE_FILE = "ensemble.json"  # present when the checkpoint pools its encoder with a CRF
 CRF_FILE = "crf.crfsuite"
+FALLBACKS_FILE = "segmenter_fallbacks.txt"  # training and dev sentences the segmenter could not group (if any)
 # preprocessing.json keys that describe a setting for people and set nothing (word_joiner: written
 # by earlier versions, now implied by tokenizer_input)
 _DESCRIPTIVE_KEYS = {"unicode_normalization", "tone_placement", "tokenizer_input_means", "word_joiner"}

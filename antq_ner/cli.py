@@ -11,6 +11,8 @@ from .labels import ENTITY_TYPES
 
 __all__ = ["evaluate_main", "main", "predict_main", "train_main"]
 
+FALLBACKS_SHOWN = 3  # segmenter fallbacks printed one by one; the rest are counted (a corpus can have hundreds)
+
 
 def _interruptible(entry):
     """Ctrl-C ends a command with one line and status 130, not a traceback; outputs are written by
@@ -498,8 +500,9 @@ def _run_prediction(args: argparse.Namespace) -> int:
 
     show_bar = n_documents > PROGRESS_MIN_DOCUMENTS and sys.stderr.isatty() and state.is_main_process
 
-    def warn(message: str) -> None:
-        print(f"warning: {message}", file=sys.stderr)
+    def warn(message: str) -> None:  # the first few; the count at the end
+        if len(fallbacks) <= FALLBACKS_SHOWN:
+            print(f"warning: {message}", file=sys.stderr)
 
     with segmenter_fallbacks(warn) as fallbacks, \
             tqdm(total=stop - first, unit="doc", file=sys.stderr, disable=not show_bar) as bar:
@@ -534,5 +537,6 @@ def _run_prediction(args: argparse.Namespace) -> int:
                 print(f"error: cannot write to standard output: {e.strerror or e}", file=sys.stderr)
                 return 1
     if fallbacks:
-        print(f"warning: {len(fallbacks)} sentence(s) read one word per syllable (segmenter fallback)", file=sys.stderr)
+        print(f"warning: {len(fallbacks)} sentence(s) read one word per syllable (segmenter fallback)"
+              + (f"; the first {FALLBACKS_SHOWN} are above" if len(fallbacks) > FALLBACKS_SHOWN else ""), file=sys.stderr)
     return 0

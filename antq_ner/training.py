@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,7 +19,7 @@ import numpy as np
 from .augment import augment_sentences
 from .backbone import resolve_backbone
 from .bio import Sentence, check_bio
-from .checkpoint import write_checkpoint
+from .checkpoint import FALLBACKS_FILE, write_checkpoint
 from .config import Config, ConfigError, load_split
 from .corpus import load_sentences
 from .data import (
@@ -28,10 +29,12 @@ from .data import (
     sentences_to_dataset,
     softmax,
 )
+from .io_utils import atomic_write_text
 from .labels import bio_labels
 from .modeling import build_model, build_phobert_vocab, load_tokenizer, max_input_subwords
 from .provenance import provenance
 from .scoring import seqeval_scores
+from .segment import segmenter_fallbacks
 
 __all__ = ["DevScorer", "data_files", "load_split_sentences", "train"]
 
@@ -256,8 +259,13 @@ def train(cfg: Config, resume: bool = False, keep_checkpoints: bool = False) -> 
         tokenizer = _prepare_tokenizer(cfg, parts["train"], cfg.preprocessing, resume)
         encoder = SentenceEncoder(tokenizer, labels, cfg.preprocessing)
         augmented = augment_sentences(parts["train"], cfg.data.augment_copies, cfg.training.seed)
-        train_ds = sentences_to_dataset([*parts["train"], *augmented], encoder)
-        dev_ds = sentences_to_dataset(parts["dev"], encoder)
+        with segmenter_fallbacks() as fallbacks:  # one line for them all, not one per sentence
+            train_ds = sentences_to_dataset([*parts["train"], *augmented], encoder)
+            dev_ds = sentences_to_dataset(parts["dev"], encoder)
+        if fallbacks:
+            atomic_write_text(run_dir / FALLBACKS_FILE, "\n".join(fallbacks) + "\n")
+            print(f"warning: {len(fallbacks)} training or dev sentence(s) read one word per syllable (segmenter "
+                  f"fallback); the list: {run_dir / FALLBACKS_FILE}", file=sys.stderr)
         model = build_model(cfg.model, labels, vocab_size=len(tokenizer))
         limit = max_input_subwords(model.config)
         if cfg.preprocessing.max_subwords > limit:
@@ -308,6 +316,7 @@ def train(cfg: Config, resume: bool = False, keep_checkpoints: bool = False) -> 
         # The epoch is chosen on the encoder: the CRF is trained afterwards, on train and dev.
         "dev_system": "encoder alone",
         "syllables_train": sum(len(s.tokens) for s in parts["train"]),
+        "segmenter_fallbacks": len(fallbacks),
         "train_runtime_s": round(time.time() - started, 1),
         "mixed_precision": resolved_precision(cfg.training.mixed_precision),
         "processes": trainer.args.world_size,  # data-parallel processes (torchrun, accelerate launch)

@@ -683,3 +683,17 @@ def test_folders_behind_links_upper_case_txt_and_nul_bytes(tiny_checkpoint, tmp_
     tokens = [t.text for sent in read_sentences(nul.read_text(encoding="utf-8")) for t in sent]
     assert "\x00" not in "".join(tokens) and "An" in tokens and "." in tokens  # a NUL separates, like a space
     assert json.loads(out.read_text(encoding="utf-8"))["id"] == str(nul)
+
+
+def test_segmenter_fallbacks_print_the_first_few_and_a_count(tiny_checkpoint, tmp_path, monkeypatch, capsys):
+    from antq_ner import segment
+    from antq_ner.cli import FALLBACKS_SHOWN
+
+    monkeypatch.setattr(segment, "get_segmenter", lambda name: str.upper)
+    doc = tmp_path / "doc.txt"
+    doc.write_text("\n".join(f"Câu số {k} của Bộ Công an." for k in range(10)), encoding="utf-8")
+    assert main(["--model", str(tiny_checkpoint), str(doc), "-o", str(tmp_path / "out.jsonl")]) == 0
+    lines = capsys.readouterr().err.splitlines()
+    assert sum("read one word per syllable: " in line for line in lines) == FALLBACKS_SHOWN
+    assert lines[-1] == (f"warning: 10 sentence(s) read one word per syllable (segmenter fallback); the first "
+                         f"{FALLBACKS_SHOWN} are above")

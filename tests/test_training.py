@@ -236,3 +236,18 @@ def test_training_runs_in_two_cpu_processes_under_torchrun(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     metrics = json.loads((tmp_path / "ddp" / "metrics.json").read_text(encoding="utf-8"))
     assert metrics["processes"] == 2 and len(metrics["dev_per_epoch"]) == 2
+
+
+@pytest.mark.integration
+def test_segmenter_fallbacks_are_one_line_and_a_file(tmp_path, monkeypatch, capsys):
+    """On a corpus of thousands of sentences one warning per sentence was hundreds of lines."""
+    from antq_ner import segment
+
+    monkeypatch.setattr(segment, "get_segmenter", lambda name: str.upper)  # a segmenter that rewrites everything
+    metrics = train(load_config(REPO / "configs" / "scratch.yaml", tiny_config_overrides(tmp_path, "fallbacks")))
+    err = capsys.readouterr().err
+    n = metrics["segmenter_fallbacks"]  # every sentence upper-casing changes
+    assert n >= metrics["sentences"]["train"] // 2
+    assert err.count("read one word per syllable") == 1 and f"warning: {n} training or dev sentence(s)" in err
+    listed = (tmp_path / "fallbacks" / "segmenter_fallbacks.txt").read_text(encoding="utf-8").splitlines()
+    assert len(listed) == n and all("read one word per syllable" in line for line in listed)
