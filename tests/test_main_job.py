@@ -32,3 +32,21 @@ def test_main_job_fine_tunes_the_bundled_encoder_and_evaluates(tmp_path):
     assert evaluation["strict"]["overall"]["f1"] > 0.5
     for name in ("predictions.conll", "report.md", "per_type_f1.png", "confusion.png"):
         assert (model / "eval" / "test" / name).stat().st_size > 0
+    # The model card's pipeline route gives predict.py's entities (the encoder alone) on the five reports:
+    # 365 of 367 with this session's checkpoint; the rest are most-probable-label against best-sequence.
+    from transformers import pipeline
+
+    from antq_ner.documents import iter_predictions, read_inputs
+    from antq_ner.hf_pipeline import pipeline_entities
+    from antq_ner.inference import Tagger
+
+    encoder = Tagger.from_pretrained(model)
+    encoder.crf = None
+    ner = pipeline("token-classification", model=str(model))
+    same = total = 0
+    for pred in iter_predictions(encoder, read_inputs(sorted(str(p) for p in (REPO / "annotations" / "raw").glob("*.txt")))):
+        expected = {(e["start"], e["end"], e["type"]) for e in pred.entities}
+        got = {(e["start"], e["end"], e["type"]) for e in pipeline_entities(ner, pred.document.text)}
+        same, total = same + len(expected & got), total + len(expected | got)
+    assert same / total > 0.95, (same, total)
+    assert "pipeline_entities" in (model / "README.md").read_text(encoding="utf-8")
