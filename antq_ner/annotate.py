@@ -5,17 +5,16 @@ from __future__ import annotations
 
 import itertools
 import json
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from .annotation_tools import doccano_record, label_studio_task, labeling_config
-from .documents import InputDocument, iter_predictions
+from .documents import InputDocument, corpus_id, iter_predictions
 from .io_utils import atomic_write_text
 from .uncertainty import sequence_confidence
 
-__all__ = ["ScoredDocument", "corpus_id", "label_config_path", "least_certain_first", "score_documents", "write_tasks"]
+__all__ = ["ScoredDocument", "label_config_path", "least_certain_first", "score_documents", "write_tasks"]
 
 
 @dataclass(frozen=True)
@@ -25,15 +24,6 @@ class ScoredDocument:
     entities: list[dict]  # predict.py's entities, offsets into `text`
     confidence: float  # `uncertainty.sequence_confidence` of its tags: low = uncertain
     syllables: int
-
-
-def corpus_id(doc: InputDocument) -> str:
-    r"""A document id that can name the corpus's files: a file's name without its folder and `.txt`, a
-    JSONL id with `/`, `\` and white space made `-`; standard input is `stdin`."""
-    if doc.source == "-":
-        return "stdin"
-    name = Path(doc.id).stem if doc.line == 0 else doc.id
-    return re.sub(r"[\s/\\]+", "-", name).strip("-.") or "document"
 
 
 def score_documents(tagger, docs: Iterable[InputDocument], per_sentence: bool = False) -> list[ScoredDocument]:

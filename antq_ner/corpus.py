@@ -11,8 +11,8 @@ import yaml
 
 from .bio import Sentence, Span, bio_to_spans, read_conll, spans_to_bio, write_conll
 from .labels import ENTITY_TYPES
-from .markup import MarkupError, parse_markup
-from .text import split_sentences
+from .markup import CharSpan, MarkupError, parse_markup
+from .text import clean_text, is_clean, span_in_clean, split_sentences
 
 __all__ = [
     "CorpusDocument",
@@ -75,7 +75,11 @@ def _line_text(text: str, pos: int) -> str:
 def sentences_from_markup(
     doc: CorpusDocument, markup: str, raw: str, labels: tuple[str, ...] = ENTITY_TYPES, source: str = ""
 ) -> list[Sentence]:
-    """Sentences with BIO tags of one document; every mention must sit on token boundaries."""
+    """Sentences with BIO tags of one document; every mention must sit on token boundaries.
+
+    The markup must give back `raw` exactly; the sentences are those of the text as predict.py reads
+    it (`text.clean_text`: NFC, invisible characters dropped), so an NFD report builds NFC BIO.
+    """
     source = source or f"{doc.id}.txt"
     text, char_spans = parse_markup(markup, set(labels), source)
     if text != raw:
@@ -84,6 +88,9 @@ def sentences_from_markup(
             f"{source}:{text.count(chr(10), 0, at) + 1}: the markup without its brackets differs from the raw "
             f"report at character {at} ({text[at:at + 20]!r} vs {raw[at:at + 20]!r}); only add [..](TYPE)"
         )
+    if not is_clean(text):  # NFD, zero-width characters: the corpus holds the text as predict.py reads it
+        text, starts, ends = clean_text(text)
+        char_spans = [CharSpan(*span_in_clean(starts, ends, c.start, c.end), c.label) for c in char_spans]
     excluded = set(doc.exclude)
     pending = sorted(char_spans)
     sentences: list[Sentence] = []

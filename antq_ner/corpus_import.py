@@ -8,7 +8,6 @@ already in the corpus is only overwritten with `replace`.
 
 from __future__ import annotations
 
-import bisect
 import re
 import tempfile
 import unicodedata
@@ -22,7 +21,7 @@ from .annotation_tools import ExportedTask
 from .corpus import CorpusDocument, CorpusError, build_corpus, load_documents, sentences_from_markup
 from .io_utils import atomic_write_text
 from .markup import CharSpan, MarkupError, parse_markup, render_markup
-from .text import clean_text, split_sentences
+from .text import clean_text, span_in_clean, split_sentences
 from .validate import validate_corpus
 
 __all__ = ["CheckedDocument", "ImportRefused", "ImportResult", "check_task", "import_tasks"]
@@ -89,7 +88,7 @@ def check_task(task: ExportedTask, types: Sequence[str]) -> tuple[CheckedDocumen
             problems.append(f"{where}: {region}: its text {s.text!r} differs from the task text at those offsets; "
                             "was the text edited after annotation?")
             continue
-        start, end = bisect.bisect_left(starts, s.start), bisect.bisect_right(ends, s.end)
+        start, end = span_in_clean(starts, ends, s.start, s.end)
         if (start, end) != (s.start, s.end) or start not in token_starts or end not in token_ends:
             a, b = start, end
             while a < b and a not in token_starts and _edge(clean[a]):

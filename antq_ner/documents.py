@@ -31,6 +31,7 @@ __all__ = [
     "InputError",
     "Prediction",
     "check_output_path",
+    "corpus_id",
     "entities",
     "format_conll_document",
     "format_jsonl",
@@ -211,6 +212,15 @@ def read_inputs(
 # --------------------------------------------------------------------------------------------- tagging
 
 
+def corpus_id(doc: InputDocument) -> str:
+    r"""A document id that can name the corpus's files: a file's name without its folder and `.txt`, a
+    JSONL id with `/`, `\` and white space made `-`; standard input is `stdin`."""
+    if doc.source == "-":
+        return "stdin"
+    name = Path(doc.id).stem if doc.line == 0 else doc.id
+    return re.sub(r"[\s/\\]+", "-", name).strip("-.") or "document"
+
+
 def entities(text: str, sentences: Sequence[Sequence[Token]], tags: Sequence[Sequence[str]],
              scores: Sequence[Sequence[float]]) -> list[dict]:
     """Entities as `{"type", "start", "end", "text", "score"}`; offsets index `text`.
@@ -272,8 +282,8 @@ def format_conll_document(pred: Prediction) -> str:
     doc = pred.document
     sentences = [
         Sentence(
-            doc_id=doc.id,
-            sent_id=f"{doc.id}-{k:03d}",
+            doc_id=corpus_id(doc),  # a file's name without folder and .txt, as the corpus names reports
+            sent_id=f"{corpus_id(doc)}-{k:03d}",
             text=clean_text(doc.text[tokens[0].start : tokens[-1].end])[0],  # the tokens' own (NFC) form
             tokens=tuple(t.text for t in tokens),
             tags=tuple(tags),

@@ -9,11 +9,21 @@ to token strings for the model only (`normalize_for_model`).
 
 from __future__ import annotations
 
+import bisect
 import re
 import unicodedata
 from dataclasses import dataclass
 
-__all__ = ["Token", "clean_text", "normalize_for_model", "read_sentences", "split_sentences", "tokenize"]
+__all__ = [
+    "Token",
+    "clean_text",
+    "is_clean",
+    "normalize_for_model",
+    "read_sentences",
+    "span_in_clean",
+    "split_sentences",
+    "tokenize",
+]
 
 
 @dataclass(frozen=True)
@@ -68,9 +78,20 @@ def clean_text(text: str) -> tuple[str, list[int], list[int]]:
     return "".join(out), starts, ends
 
 
+def is_clean(text: str) -> bool:
+    """Whether `clean_text` would leave `text` as it is (most text: NFC, no invisible characters)."""
+    return unicodedata.is_normalized("NFC", text) and not _TO_CLEAN.search(text)
+
+
+def span_in_clean(starts: list[int], ends: list[int], start: int, end: int) -> tuple[int, int]:
+    """`[start, end)` of the original text as offsets into `clean_text`'s result (whose `starts`,
+    `ends` are given): the clean characters that came from inside it."""
+    return bisect.bisect_left(starts, start), bisect.bisect_right(ends, end)
+
+
 def read_sentences(text: str) -> list[list[Token]]:
     """Sentences of user text: token strings from `clean_text`, offsets into `text` as given."""
-    if unicodedata.is_normalized("NFC", text) and not _TO_CLEAN.search(text):
+    if is_clean(text):
         return split_sentences(text)  # nothing to clean (most text): skip clean_text's per-character loop
     clean, starts, ends = clean_text(text)
     return [[Token(t.text, starts[t.start], ends[t.end - 1]) for t in sent] for sent in split_sentences(clean)]

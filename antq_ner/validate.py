@@ -9,6 +9,7 @@ from pathlib import Path
 from .bio import BioError, Sentence, check_bio, read_conll
 from .corpus import load_documents
 from .labels import ENTITY_TYPES
+from .text import clean_text
 
 __all__ = ["Problem", "validate_corpus"]
 
@@ -43,7 +44,7 @@ def _skip_gap(raw: str, pos: int, excluded: set[str]) -> int:
 
 
 def _check_against_raw(path: Path, sentences: list[Sentence], raw_path: Path, excluded: set[str]) -> list[Problem]:
-    raw = raw_path.read_text(encoding="utf-8")
+    raw = clean_text(raw_path.read_text(encoding="utf-8"))[0]  # as the corpus build reads it
     problems: list[Problem] = []
     pos = 0
     for s in sentences:

@@ -9,11 +9,11 @@ import math
 import pytest
 from conftest import ANNOTATIONS
 
-from antq_ner.annotate import corpus_id, score_documents
+from antq_ner.annotate import score_documents
 from antq_ner.checkpoint import checkpoint_version
 from antq_ner.cli import main as antq_ner
 from antq_ner.cli import predict_main
-from antq_ner.documents import InputDocument, read_inputs
+from antq_ner.documents import InputDocument, corpus_id, read_inputs
 from antq_ner.inference import Tagger
 from antq_ner.uncertainty import sequence_confidence
 

@@ -255,8 +255,8 @@ def test_conll_format_rereads(tiny_checkpoint, tmp_path):
     sentences = read_conll(out)
     for path in reports:
         text = path.read_text(encoding="utf-8")
-        mine = [s for s in sentences if s.doc_id == str(path)]
-        assert [s.sent_id for s in mine] == [f"{path}-{k:03d}" for k in range(1, len(mine) + 1)]
+        mine = [s for s in sentences if s.doc_id == path.stem]  # the corpus's name for the report, not the path
+        assert [s.sent_id for s in mine] == [f"{path.stem}-{k:03d}" for k in range(1, len(mine) + 1)]
         assert [t for s in mine for t in s.tokens] == [t.text for t in tokenize(text)]
         assert [s.text for s in mine] == [text[s[0].start : s[-1].end] for s in split_sentences(text)]
         for s in mine:
@@ -697,3 +697,29 @@ def test_segmenter_fallbacks_print_the_first_few_and_a_count(tiny_checkpoint, tm
     assert sum("read one word per syllable: " in line for line in lines) == FALLBACKS_SHOWN
     assert lines[-1] == (f"warning: 10 sentence(s) read one word per syllable (segmenter fallback); the first "
                          f"{FALLBACKS_SHOWN} are above")
+
+
+def test_the_corpus_route_takes_what_predict_takes(tiny_checkpoint, tiny_corpus, capsys):
+    """An NFD report built, then failed validation; predict.py's CoNLL of it could not enter the corpus."""
+    from antq_ner.cli import main as antq_ner
+
+    for folder in ("raw", "markup"):
+        path = tiny_corpus / folder / "tiny.txt"
+        path.write_text(unicodedata.normalize("NFD", path.read_text(encoding="utf-8")).replace("Hội", "H\u00adội"),
+                        encoding="utf-8")
+    assert antq_ner(["corpus", "build", "--annotations", str(tiny_corpus)]) == 0
+    assert antq_ner(["corpus", "validate", "--annotations", str(tiny_corpus)]) == 0
+    built = read_conll(tiny_corpus / "bio" / "tiny.conll")
+    assert all(unicodedata.is_normalized("NFC", t) for s in built for t in s.tokens)
+    # predict.py's CoNLL of the NFD report is a valid corpus file for it (tags aside: the model's)
+    out = tiny_corpus / "bio" / "tiny.conll"
+    assert main(["--model", str(tiny_checkpoint), "--format", "conll", str(tiny_corpus / "raw" / "tiny.txt"),
+                 "-o", str(tiny_corpus / "predicted.conll")]) == 0
+    predicted = read_conll(tiny_corpus / "predicted.conll")
+    assert {s.doc_id for s in predicted} == {"tiny"}
+    kept = [s for s in predicted if s.text.strip() not in ("Xem thêm",)]  # the fixture's excluded furniture line
+    from antq_ner.bio import write_conll
+
+    write_conll(out, kept)
+    capsys.readouterr()
+    assert antq_ner(["corpus", "validate", "--annotations", str(tiny_corpus)]) == 0, capsys.readouterr().err
