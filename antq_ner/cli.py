@@ -174,6 +174,19 @@ def _annotate_import(args: argparse.Namespace) -> int:
     return 1 if result.problems else 0
 
 
+def _export(args: argparse.Namespace) -> int:
+    from .int8 import export_int8
+
+    if not (Path(args.model) / "model.safetensors").is_file():
+        return _fail(f"{args.model}: no model.safetensors; pass a checkpoint folder written by train.py")
+    try:
+        target = export_int8(Path(args.model))
+    except (OSError, ValueError) as e:
+        return _fail(f"{args.model}: {e}")
+    print(f"wrote {target}/ (model.onnx, model_quantized.onnx, export.json); --precision int8 loads it from now on")
+    return 0
+
+
 def _serve(args: argparse.Namespace) -> int:
     from .serve import serve
 
@@ -248,6 +261,12 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--max-request-bytes", type=int, default=DEFAULT_MAX_REQUEST_BYTES, metavar="N",
                        help=f"larger request bodies get 413 (default: {DEFAULT_MAX_REQUEST_BYTES})")
     serve.set_defaults(run=_serve)
+    export = sub.add_parser("export", help="make a checkpoint's int8 model once (ONNX Runtime), into CKPT/onnx/")
+    export.add_argument("model", metavar="CKPT", help="a checkpoint folder written by train.py")
+    export.add_argument("--precision", choices=["int8"], required=True,
+                        help="int8: onnx/model.onnx and the quantised onnx/model_quantized.onnx, which "
+                        "predict.py, evaluate.py, annotate and serve --precision int8 then load in a second or two")
+    export.set_defaults(run=_export)
     commands = {"train": train_main, "evaluate": evaluate_main, "predict": predict_main}
     for name in commands:
         sub.add_parser(name, help=f"same as {name}.py (see antq-ner {name} --help)", add_help=False)
@@ -401,8 +420,9 @@ def predict_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, metavar="N", help="torch CPU threads (default: torch's own choice)")
     p.add_argument("--precision", choices=PRECISIONS, default="fp32",
                    help="fp32 (default); bf16 (fast where the CPU/GPU computes it natively); int8 (CPU: the "
-                   "model exported to ONNX Runtime with int8 linear layers, made at load, some seconds; needs "
-                   "the int8 extra). docs/inference.md: speed and agreement")
+                   "model on ONNX Runtime with int8 linear layers, loaded from CKPT/onnx/ made once by `antq-ner "
+                   "export --precision int8 CKPT`, else made at load, some seconds; needs the int8 extra). "
+                   "docs/inference.md: speed and agreement")
     p.add_argument("--skip-errors", action="store_true", help="report bad documents on stderr and go on")
     return p
 

@@ -92,8 +92,21 @@ class Tagger:
         weights = model_dir / "model.safetensors"
         if not weights.is_file():
             raise FileNotFoundError(f"{weights}: missing; the checkpoint is incomplete: copy it again or retrain")
+        model = None
+        if precision == "int8":  # made once by `antq-ner export --precision int8`: no torch weights to load
+            from transformers import AutoConfig
+
+            from .int8 import exported_int8
+
+            try:
+                config = AutoConfig.from_pretrained(str(model_dir))
+            except Exception as e:  # noqa: BLE001 -- json and transformers raise their own kinds
+                raise ValueError(f"{model_dir}: cannot read config.json ({type(e).__name__}: {e}); copy the "
+                                 "checkpoint again or retrain") from None
+            model = exported_int8(model_dir, config)
         try:
-            model = AutoModelForTokenClassification.from_pretrained(str(model_dir))
+            if model is None:
+                model = AutoModelForTokenClassification.from_pretrained(str(model_dir))
         except Exception as e:  # noqa: BLE001 -- safetensors, json and torch each raise their own kinds
             raise ValueError(
                 f"{model_dir}: cannot load the model ({type(e).__name__}: {e}); config.json or {weights.name} "
@@ -109,9 +122,10 @@ class Tagger:
                 "tokenizer.json): copy the checkpoint again or retrain"
             ) from None
         if precision == "int8":
-            from .int8 import int8_model
+            from .int8 import OnnxTokenClassifier, int8_model
 
-            model = int8_model(model)
+            if not isinstance(model, OnnxTokenClassifier):
+                model = int8_model(model)  # made at this load (seconds); `antq-ner export` makes it once
         else:
             model = model.to(torch.bfloat16 if precision == "bf16" else torch.float32)
             if device is not None:

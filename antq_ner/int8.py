@@ -8,9 +8,12 @@ inputs), which follows the GELU's outliers. ONNX Runtime's int8 kernels use the 
 dot-product instructions (VNNI) where torch's dynamic quantisation gained little.
 `benchmarks/int8_candidates.py` compares this recipe with the alternatives built from the same parts.
 
-The ONNX files are made in a temporary folder when the model is loaded (12 s for the default
-checkpoint, 21 s at PhoBERT-base size on 2 cores, against about 1 s in fp32; benchmarks/predict_speed.py
-prints it) and deleted once the session has read them: nothing is written beside the checkpoint.
+Made once: `antq-ner export --precision int8 CKPT` writes `CKPT/onnx/` as Optimum lays ONNX models
+out (`model.onnx`, the quantised `model_quantized.onnx`) with `export.json`, which records the hash
+of the weights it was made from; loading it takes a second or two. Without it the files are made in
+a temporary folder at every load (12 s for the default checkpoint, 21 s at PhoBERT-base size on 2
+cores) and deleted once the session has read them. A folder made from other weights (the run was
+trained again) is refused by name.
 """
 
 from __future__ import annotations
@@ -25,9 +28,13 @@ from pathlib import Path
 from types import SimpleNamespace
 
 __all__ = [
-    "OnnxTokenClassifier", "export_onnx", "ffn_output_products", "int8_model", "onnx_session",
-    "quantize_blockwise_int8", "quantize_dynamic_int8", "quantize_onnx",
+    "ONNX_DIR", "OnnxTokenClassifier", "export_int8", "export_onnx", "exported_int8", "ffn_output_products",
+    "int8_model", "onnx_session", "quantize_blockwise_int8", "quantize_dynamic_int8", "quantize_onnx",
 ]
+
+ONNX_DIR = "onnx"  # inside the checkpoint, as Optimum names it
+QUANTIZED_FILE = "model_quantized.onnx"
+EXPORT_RECORD = "export.json"
 
 GELU_OPS = ("Gelu", "BiasGelu", "FastGelu")
 
@@ -178,3 +185,64 @@ def int8_model(model) -> OnnxTokenClassifier:
         quantize_onnx(fp32, int8, model.config.num_hidden_layers)
         session = onnx_session(int8)  # the session holds the model: the files can go
     return OnnxTokenClassifier(session, model.config)
+
+
+def _weights_sha256(model_dir: Path) -> str:
+    from .provenance import file_sha256
+
+    return file_sha256(model_dir / "model.safetensors")
+
+
+def export_int8(model_dir: Path) -> Path:
+    """Write `model_dir/onnx/` (`model.onnx`, `model_quantized.onnx`, `export.json`), built beside its
+    place and renamed into it: an interrupted export leaves the checkpoint as it was."""
+    import json
+    import shutil
+
+    from transformers import AutoModelForTokenClassification
+
+    _import_onnx()
+    model_dir = Path(model_dir)
+    model = AutoModelForTokenClassification.from_pretrained(str(model_dir)).eval()
+    target = model_dir / ONNX_DIR
+    staging = Path(tempfile.mkdtemp(prefix=".onnx-", dir=model_dir))
+    try:
+        export_onnx(model, staging / "model.onnx")
+        quantize_onnx(staging / "model.onnx", staging / QUANTIZED_FILE, model.config.num_hidden_layers)
+        for extra in staging.glob("*-dynamic.onnx"):  # the recipe's intermediate step
+            extra.unlink()
+        (staging / EXPORT_RECORD).write_text(json.dumps({
+            "precision": "int8", "quantized": QUANTIZED_FILE, "weights_sha256": _weights_sha256(model_dir),
+            "recipe": "dynamic int8, FFN output projections block-wise (antq_ner/int8.py)",
+        }, indent=2) + "\n", encoding="utf-8")
+        staging.chmod(0o777 & ~_umask())
+        shutil.rmtree(target, ignore_errors=True)
+        staging.rename(target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return target
+
+
+def _umask() -> int:
+    from .io_utils import current_umask
+
+    return current_umask()
+
+
+def exported_int8(model_dir: Path, config) -> OnnxTokenClassifier | None:
+    """The checkpoint's `onnx/` int8 model, loaded, or None where there is none; one made from other
+    weights is an error naming the fix."""
+    import json
+
+    record = Path(model_dir) / ONNX_DIR / EXPORT_RECORD
+    if not record.is_file():
+        return None
+    try:
+        made_from = json.loads(record.read_text(encoding="utf-8"))["weights_sha256"]
+    except (json.JSONDecodeError, KeyError, TypeError) as e:
+        raise ValueError(f"{record}: damaged ({e}); run antq-ner export --precision int8 {model_dir} again") from None
+    if made_from != _weights_sha256(Path(model_dir)):
+        raise ValueError(f"{record.parent}: made from other weights than {Path(model_dir) / 'model.safetensors'} "
+                         f"(trained again?); run antq-ner export --precision int8 {model_dir} again, or delete it")
+    return OnnxTokenClassifier(onnx_session(record.parent / QUANTIZED_FILE), config)

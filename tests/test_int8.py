@@ -86,3 +86,31 @@ def test_predict_int8_writes_only_its_output(tiny_checkpoint, tmp_path):
     (row,) = [json.loads(line) for line in proc.stdout.splitlines()]
     assert row["id"] == str(report)
     assert "INFO" not in proc.stderr and "WARNING" not in proc.stderr and "torch.onnx" not in proc.stderr, proc.stderr
+
+
+def test_int8_made_once_into_the_checkpoint(tiny_checkpoint, tmp_path, capsys):
+    """`--precision int8` exported and quantised at every load (12-20 s): `antq-ner export` makes it
+    once, Optimum's layout, and a load then reads it; weights trained again make it stale, named."""
+    import shutil
+
+    from antq_ner.cli import main as antq_ner
+    from antq_ner.int8 import ONNX_DIR
+
+    model = tmp_path / "model"
+    shutil.copytree(tiny_checkpoint, model)
+    assert antq_ner(["export", "--precision", "int8", str(model)]) == 0
+    assert sorted(p.name for p in (model / ONNX_DIR).iterdir()) == ["export.json", "model.onnx", "model_quantized.onnx"]
+    assert not [p for p in model.iterdir() if p.name.startswith(".onnx-")]
+    sentences = [["Bộ", "Công", "an", "tổ", "chức", "hội", "nghị", "."], ["Đại", "tá", "Nguyễn", "Văn", "An"]]
+    made_now = Tagger.from_pretrained(tiny_checkpoint, precision="int8")
+    made_once = Tagger.from_pretrained(model, precision="int8")
+    assert isinstance(made_once.model, OnnxTokenClassifier)
+    a, b = made_now.word_distributions(sentences), made_once.word_distributions(sentences)
+    assert all(np.allclose(x[0], y[0], atol=1e-5) for x, y in zip(a, b))  # the same int8 model
+    assert Tagger.from_pretrained(model).tag(sentences)  # fp32 ignores it
+    weights = model / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:-1] + b" ")  # other weights (a run trained again)
+    with pytest.raises(ValueError, match="made from other weights"):
+        Tagger.from_pretrained(model, precision="int8")
+    assert antq_ner(["export", "--precision", "int8", str(tmp_path / "none")]) == 1
+    assert "no model.safetensors" in capsys.readouterr().err
