@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import json
 import sys
 from pathlib import Path
 
@@ -152,7 +153,16 @@ def _annotate_import(args: argparse.Namespace) -> int:
     from .annotation_tools import ExportError, read_export
     from .corpus_import import ImportRefused, import_tasks
 
-    types = tuple(t.strip() for t in args.labels.split(",") if t.strip())
+    if args.model:  # the checkpoint's label set, as export wrote it into the labelling config
+        from .labels import entity_types
+
+        try:
+            id2label = json.loads((Path(args.model) / "config.json").read_text(encoding="utf-8"))["id2label"]
+        except (OSError, ValueError, KeyError) as e:
+            return _fail(f"{args.model}: no readable config.json with id2label ({e}); pass a checkpoint folder")
+        types = entity_types([id2label[k] for k in sorted(id2label, key=int)])
+    else:
+        types = tuple(t.strip() for t in args.labels.split(",") if t.strip())
     try:
         tasks, notes = read_export(Path(args.inputs[0]))
         for note in notes:
@@ -237,7 +247,8 @@ def main(argv: list[str] | None = None) -> int:
     annotate.add_argument("inputs", nargs="+", metavar="INPUT",
                           help="export/rank: .txt files, folders, .jsonl files or - as predict.py takes them; "
                           "import: the tool's export file")
-    annotate.add_argument("--model", metavar="DIR", help="export/rank: a checkpoint folder written by train.py")
+    annotate.add_argument("--model", metavar="DIR", help="export/rank: a checkpoint folder written by train.py; "
+                          "import: take the label set from it (instead of --labels)")
     annotate.add_argument("-o", "--output", metavar="FILE",
                           help="export: the tasks file (Label Studio: FILE.label_config.xml is written beside it); "
                           "rank: write the table here instead of standard output")
@@ -409,7 +420,8 @@ def predict_parser() -> argparse.ArgumentParser:
     from .inference import PRECISIONS
 
     p = argparse.ArgumentParser(
-        prog="predict.py", description="Tag named entities (PERSON, RANK, ORG, PROGRAM, QUANTITY) in raw text.",
+        prog="predict.py", description="Tag named entities in raw text: the entity types the checkpoint "
+        "learnt (its config.json's id2label; PERSON, RANK, ORG, PROGRAM, QUANTITY for this project's models).",
         epilog=_PREDICT_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--model", required=True, metavar="DIR", help="a checkpoint folder written by train.py")

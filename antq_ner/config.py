@@ -218,6 +218,15 @@ def config_from_dict(data: dict) -> Config:
             raise ConfigError(f"{key}: {value!r} is below its minimum {minimum}")
     if cfg.training.head_lr_multiplier <= 0 or cfg.training.learning_rate <= 0:
         raise ConfigError("training.learning_rate and training.head_lr_multiplier must be positive")
+    types = cfg.data.labels
+    if not types:
+        raise ConfigError("data.labels: the list is empty; name the entity types to learn, e.g. [PERSON, ORG]")
+    repeated = sorted({t for t in types if types.count(t) > 1})
+    if repeated:
+        raise ConfigError(f"data.labels: {', '.join(repeated)} given more than once; each type once")
+    bad = [t for t in types if not t or t != t.strip() or "-" in t or t == "O"]
+    if bad:
+        raise ConfigError(f"data.labels: {bad!r} cannot be a type (no '-', no space, not 'O')")
     if cfg.model.crf_weight is not None and not 0.0 <= cfg.model.crf_weight <= 1.0:
         raise ConfigError(f"model.crf_weight: {cfg.model.crf_weight} must be between 0 and 1 (or null: no CRF)")
     name = cfg.run_name

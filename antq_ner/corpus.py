@@ -167,15 +167,16 @@ def load_sentences(bio_dir: Path, doc_ids: list[str] | tuple[str, ...]) -> list[
 def corpus_statistics(
     corpus: dict[str, list[Sentence]], types: Sequence[str] = ENTITY_TYPES
 ) -> dict[str, dict[str, int]]:
-    stats = {}
-    for doc_id, sentences in corpus.items():
-        counts = Counter(span.label for s in sentences for span in bio_to_spans(s.tags))
-        stats[doc_id] = {
-            "sentences": len(sentences),
-            "tokens": sum(len(s.tokens) for s in sentences),
-            **{t: counts.get(t, 0) for t in types},
-        }
-    return stats
+    """Sentences, tokens and mentions of each type per document: `types` first, then any other type
+    the data has (never dropped silently), alphabetically."""
+    counts = {doc_id: Counter(span.label for s in sentences for span in bio_to_spans(s.tags))
+              for doc_id, sentences in corpus.items()}
+    others = sorted({t for c in counts.values() for t in c} - set(types))
+    return {
+        doc_id: {"sentences": len(sentences), "tokens": sum(len(s.tokens) for s in sentences),
+                 **{t: counts[doc_id].get(t, 0) for t in (*types, *others)}}
+        for doc_id, sentences in corpus.items()
+    }
 
 
 def topic_statistics(stats: dict[str, dict[str, int]], docs: list[CorpusDocument]) -> dict[str, dict[str, int]]:

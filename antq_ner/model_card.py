@@ -115,7 +115,7 @@ tags: [ner, {"phobert" if cfg.preprocessing.tokenizer_input == "segmented-words"
 
 # {cfg.run_name}: Vietnamese NER for public-security news reports
 
-A token classifier for five entity types in Vietnamese news reports on the movement
+A token classifier for {len(cfg.data.labels)} entity types in Vietnamese news reports on the movement
 "Toàn dân bảo vệ an ninh Tổ quốc": {', '.join(cfg.data.labels)} (BIO tags: {', '.join(labels)}).
 
 - Base model: {base}

@@ -6,6 +6,7 @@ and gradient synchronisation); only the main process writes the final checkpoint
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import shutil
@@ -59,6 +60,10 @@ def load_split_sentences(cfg: Config, split: dict[str, list[str]] | None = None)
                 problems = check_bio(s.tags, types)
                 if problems:
                     index, message = problems[0]
+                    label = s.tags[index].partition("-")[2]
+                    close = difflib.get_close_matches(label, types, n=1, cutoff=0.6) if label not in types else []
+                    if close:  # the data's type is near one of the config's: a misspelling in data.labels?
+                        message += f"; data.labels has {close[0]!r}: is that a misspelling of {label!r}?"
                     raise ConfigError(
                         f"{folder / (s.doc_id + '.conll')}:{s.token_lines[index] if s.token_lines else s.line}: "
                         f"{message}; fix the file (antq-ner corpus validate lists every problem) or, for a "
