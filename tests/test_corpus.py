@@ -153,10 +153,11 @@ def test_readme_lists_both_corpora(capsys):
 
 
 def test_corpus_tools_take_the_types_of_a_config(capsys):
-    # the label set is a parameter, not a global: statistics with two types have two type columns
+    # the label set is a parameter, not a global: its types come first; the data's other types are
+    # still counted after them, never dropped silently
     assert main(["corpus", "stats", "--annotations", str(ANNOTATIONS), "--labels", "PERSON,ORG"]) == 0
     header = capsys.readouterr().out.splitlines()[0]
-    assert header == "| article | sentences | tokens | PERSON | ORG |"
+    assert header == "| article | sentences | tokens | PERSON | ORG | PROGRAM | QUANTITY | RANK |"
     # a corpus that uses five types is not valid for a config of two
     assert main(["corpus", "validate", "--annotations", str(ANNOTATIONS), "--labels", "PERSON,ORG"]) == 1
     assert "unknown label 'RANK'" in capsys.readouterr().err
