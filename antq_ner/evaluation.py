@@ -59,12 +59,14 @@ def run_baselines(
     segmenter: str = "pyvi",
     encoder: tuple[Sequence[tuple], Sequence[str]] | None = None,
     crf=None,
+    types: Sequence[str] | None = None,
 ) -> tuple[dict[str, SystemPredictions], dict[str, str]]:
     """The CRF (trained on `train_sentences`, unless `crf` is that CRF already) and underthesea
     zero-shot on `sentences`.
 
     With `encoder` (the model's `Tagger.word_distributions` for `sentences`, and its labels), also the
     ensemble of the model and this CRF (`ensemble.pooled_sentence`, equal weights).
+    underthesea is scored on the types it knows that `types` (the model's) has; with none, it is n/a.
     Returns (predictions by name, reasons for the baselines that could not run, e.g. a missing package).
     """
     from .baselines import CRF_NAME, UNDERTHESEA_NAME, UNDERTHESEA_TYPES, train_crf, underthesea_predict
@@ -84,8 +86,12 @@ def run_baselines(
             out[ENSEMBLE_NAME] = SystemPredictions(
                 [pooled_sentence(t, p, sp, crf, labels, 0.5)[0] for t, (p, sp) in zip(tokens, distributions)]
             )
+    shared = tuple(t for t in UNDERTHESEA_TYPES if types is None or t in types)
     try:
-        out[UNDERTHESEA_NAME] = SystemPredictions(underthesea_predict(tokens), tuple(UNDERTHESEA_TYPES))
+        if shared:
+            out[UNDERTHESEA_NAME] = SystemPredictions(underthesea_predict(tokens), shared)
+        else:
+            skipped[UNDERTHESEA_NAME] = f"n/a: it knows {', '.join(UNDERTHESEA_TYPES)}, which this label set has not"
     except ImportError as e:
         skipped[UNDERTHESEA_NAME] = f"not installed ({e}); pip install 'antq-ner[eval]'"
     return out, skipped
@@ -141,7 +147,7 @@ def evaluate_run(
         # is the baseline itself.
         pooled_with = None if tagger.crf is not None else (distributions, tagger.labels)
         systems, skipped = run_baselines(crf_train, sentences, encoder=pooled_with,
-                                         crf=tagger.crf if split == "test" else None)
+                                         crf=tagger.crf if split == "test" else None, types=cfg.data.labels)
         if tagger.crf is not None:
             systems[ENCODER_NAME] = SystemPredictions(encoder_pred)
     metrics = {

@@ -89,3 +89,16 @@ def test_a_misspelt_type_in_the_config_is_named_as_such(tmp_path):
     overrides = [*tiny_config_overrides(tmp_path, "typo"), "data.labels=[PERSON, RNAK, ORG, PROGRAM, QUANTITY]"]
     with pytest.raises(ConfigError, match="data.labels has 'RNAK': is that a misspelling of 'RANK'"):
         train(load_config(REPO / "configs" / "scratch.yaml", overrides))
+
+
+def test_a_zero_shot_baseline_is_scored_on_the_types_it_shares_and_is_na_without_any():
+    from conftest import FIXTURES
+
+    from antq_ner.baselines import UNDERTHESEA_NAME
+    from antq_ner.evaluation import run_baselines
+
+    sentences = read_conll(FIXTURES / "corpus" / "bio" / "tiny.conll")
+    systems, skipped = run_baselines(sentences, sentences, types=("RANK", "QUANTITY"))
+    assert UNDERTHESEA_NAME not in systems and skipped[UNDERTHESEA_NAME].startswith("n/a")
+    systems, _ = run_baselines(sentences, sentences, types=("PERSON", "RANK"))
+    assert systems[UNDERTHESEA_NAME].types == ("PERSON",)
