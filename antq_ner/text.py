@@ -44,6 +44,13 @@ _IGNORABLE = {"\u00ad", "\u200c", "\u200d", "\u2060", "\ufeff"}
 _TO_CLEAN = re.compile("[" + re.escape("".join(sorted(_SEPARATORS | _IGNORABLE))) + "]")
 
 
+def _joins_emoji(text: str, k: int) -> bool:
+    """Whether `text[k]` is a zero-width joiner between two pictographs (an emoji sequence), which
+    keeps it: dropped, the sequence falls apart into several emoji."""
+    return (text[k] == "\u200d" and 0 < k < len(text) - 1 and unicodedata.category(text[k + 1]) == "So"
+            and (unicodedata.category(text[k - 1]) in ("So", "Sk") or text[k - 1] == "\ufe0f"))
+
+
 def clean_text(text: str) -> tuple[str, list[int], list[int]]:
     """`text` in NFC with zero-width spaces as spaces and invisible format characters removed, and
     for each character of the result the `[start, end)` in `text` of what it came from.
@@ -58,6 +65,10 @@ def clean_text(text: str) -> tuple[str, list[int], list[int]]:
     while i < n:
         ch = text[i]
         if ch in _IGNORABLE:
+            if _joins_emoji(text, i):  # 👨‍👩‍👧 stays one emoji, as written
+                out.append(ch)
+                starts.append(i)
+                ends.append(i + 1)
             i += 1
             continue
         if ch in _SEPARATORS:
@@ -67,7 +78,7 @@ def clean_text(text: str) -> tuple[str, list[int], list[int]]:
             i += 1
             continue
         j = i + 1
-        while j < n and (unicodedata.combining(text[j]) or text[j] in _IGNORABLE):
+        while j < n and (unicodedata.combining(text[j]) or (text[j] in _IGNORABLE and not _joins_emoji(text, j))):
             j += 1
         cluster = "".join(c for c in text[i:j] if c not in _IGNORABLE)
         for c in unicodedata.normalize("NFC", cluster):

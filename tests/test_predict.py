@@ -723,3 +723,13 @@ def test_the_corpus_route_takes_what_predict_takes(tiny_checkpoint, tiny_corpus,
     write_conll(out, kept)
     capsys.readouterr()
     assert antq_ner(["corpus", "validate", "--annotations", str(tiny_corpus)]) == 0, capsys.readouterr().err
+
+
+def test_an_emoji_sequence_keeps_its_joiners(tiny_checkpoint, tmp_path):
+    """The zero-width joiners of 👨‍👩‍👧 were dropped from CoNLL output, splitting it into three emoji."""
+    family = "👨\u200d👩\u200d👧"
+    doc = tmp_path / "doc.txt"
+    doc.write_text(f"Tin vui {family} cho Bộ Công an.", encoding="utf-8")
+    assert main(["--model", str(tiny_checkpoint), "--format", "conll", str(doc), "-o", str(tmp_path / "o.conll")]) == 0
+    (sentence,) = read_conll(tmp_path / "o.conll")
+    assert family in sentence.tokens and family in sentence.text
