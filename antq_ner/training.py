@@ -261,12 +261,16 @@ def train(cfg: Config, resume: bool = False, keep_checkpoints: bool = False) -> 
     created = not run_dir.exists()
     run_dir.mkdir(parents=True, exist_ok=True)
     try:
-        tokenizer = _prepare_tokenizer(cfg, parts["train"], cfg.preprocessing, resume)
-        encoder = SentenceEncoder(tokenizer, labels, cfg.preprocessing)
-        augmented = augment_sentences(parts["train"], cfg.data.augment_copies, cfg.training.seed)
-        with segmenter_fallbacks() as fallbacks:  # one line for them all, not one per sentence
+        # Every step that segments sentences (the scratch model's vocabulary, the datasets, the dev
+        # scorer) inside one collector: one line for them all, each sentence once, not one per sentence.
+        with segmenter_fallbacks() as seen:
+            tokenizer = _prepare_tokenizer(cfg, parts["train"], cfg.preprocessing, resume)
+            encoder = SentenceEncoder(tokenizer, labels, cfg.preprocessing)
+            augmented = augment_sentences(parts["train"], cfg.data.augment_copies, cfg.training.seed)
             train_ds = sentences_to_dataset([*parts["train"], *augmented], encoder)
             dev_ds = sentences_to_dataset(parts["dev"], encoder)
+            scorer = DevScorer(dev_ds, parts["dev"], encoder, labels)
+        fallbacks = list(dict.fromkeys(seen))
         if fallbacks:
             atomic_write_text(run_dir / FALLBACKS_FILE, "\n".join(fallbacks) + "\n")
             print(f"warning: {len(fallbacks)} training or dev sentence(s) read one word per syllable (segmenter "
@@ -297,7 +301,7 @@ def train(cfg: Config, resume: bool = False, keep_checkpoints: bool = False) -> 
         eval_dataset=dev_ds,
         data_collator=DataCollatorForTokenClassification(tokenizer),
         processing_class=tokenizer,
-        compute_metrics=DevScorer(dev_ds, parts["dev"], encoder, labels),
+        compute_metrics=scorer,
         callbacks=callbacks,
         optimizers=(build_optimizer(model, cfg.training), None),  # the Trainer adds the linear schedule
     )

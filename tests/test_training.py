@@ -239,12 +239,13 @@ def test_training_runs_in_two_cpu_processes_under_torchrun(tmp_path):
 
 
 @pytest.mark.integration
-def test_segmenter_fallbacks_are_one_line_and_a_file(tmp_path, monkeypatch, capsys):
+def test_segmenter_fallbacks_are_one_line_and_a_file(tmp_path, monkeypatch, capsys, recwarn):
     """On a corpus of thousands of sentences one warning per sentence was hundreds of lines."""
     from antq_ner import segment
 
     monkeypatch.setattr(segment, "get_segmenter", lambda name: str.upper)  # a segmenter that rewrites everything
     metrics = train(load_config(REPO / "configs" / "scratch.yaml", tiny_config_overrides(tmp_path, "fallbacks")))
+    assert not [w for w in recwarn if issubclass(w.category, segment.SegmenterFallbackWarning)]  # none escapes
     err = capsys.readouterr().err
     n = metrics["segmenter_fallbacks"]  # every sentence upper-casing changes
     assert n >= metrics["sentences"]["train"] // 2
