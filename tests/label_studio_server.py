@@ -205,14 +205,12 @@ def start_label_studio(
     port: int | None = None,
     timeout: float = 180,
     token: str = TOKEN,
-    env_overrides: dict[str, str | None] | None = None,
 ) -> LabelStudioServer:
     """Start Label Studio on 127.0.0.1:`port` (a free one when None) with `data_dir` as its data folder.
 
     Returns once `GET /health` on that very port answers `{"status": "UP"}` and the token is accepted.
     Raises `LabelStudioStartError` (with the tail of the server's log) when the port is busy, when the
     server exits or takes another port, or after `timeout` seconds; the process is stopped then.
-    `env_overrides` changes the server's environment (a value of None removes the variable).
     """
     if not 6 <= len(token) <= 40:
         raise ValueError("Label Studio applies a user token of 6 to 40 characters only")
@@ -243,11 +241,6 @@ def start_label_studio(
     log_offset = log_path.stat().st_size
     started = time.monotonic()
     env = server_environment(data_dir, token)
-    for key, value in (env_overrides or {}).items():
-        if value is None:
-            env.pop(key, None)
-        else:
-            env[key] = value
     process = subprocess.Popen(
         command,
         cwd=data_dir,
