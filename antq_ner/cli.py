@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import json
 import sys
 from pathlib import Path
 
@@ -154,13 +153,12 @@ def _annotate_import(args: argparse.Namespace) -> int:
     from .corpus_import import ImportRefused, import_tasks
 
     if args.model:  # the checkpoint's label set, as export wrote it into the labelling config
-        from .labels import entity_types
+        from .checkpoint import read_run_config
 
         try:
-            id2label = json.loads((Path(args.model) / "config.json").read_text(encoding="utf-8"))["id2label"]
-        except (OSError, ValueError, KeyError) as e:
-            return _fail(f"{args.model}: no readable config.json with id2label ({e}); pass a checkpoint folder")
-        types = entity_types([id2label[k] for k in sorted(id2label, key=int)])
+            types = read_run_config(args.model).data.labels
+        except (OSError, ValueError) as e:
+            return _fail(f"{args.model}: {e}")
     else:
         types = tuple(t.strip() for t in args.labels.split(",") if t.strip())
     try:
@@ -174,6 +172,8 @@ def _annotate_import(args: argparse.Namespace) -> int:
         for problem in e.problems:
             print(f"error: {problem}", file=sys.stderr)
         return _fail(f"{args.inputs[0]}: {len(e.problems)} problem(s); nothing was written to {args.annotations}")
+    except (OSError, UnicodeDecodeError) as e:  # a read-only or full corpus folder, an unreadable file in it
+        return _fail(f"{args.annotations}: {e}; each file written so far was written whole, documents.yaml last")
     for note in result.notes:
         print(f"note: {note}", file=sys.stderr)
     for problem in result.problems:

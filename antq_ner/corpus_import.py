@@ -192,8 +192,11 @@ def import_tasks(tasks: Sequence[ExportedTask], annotations: Path, types: Sequen
             problems.append(str(e))
             continue
         existing = _existing(annotations, doc.doc_id)
-        if existing is not None and existing == (doc.text, doc.spans) and doc.doc_id in listed:
-            unchanged.append(doc.doc_id)
+        if existing == (doc.text, doc.spans):
+            if doc.doc_id in listed:
+                unchanged.append(doc.doc_id)
+            else:  # files of an import interrupted before documents.yaml: list them
+                to_write.append(doc)
             continue
         if existing is not None or doc.doc_id in listed:
             what = "other text" if existing is None or existing[0] != doc.text else "other mentions"

@@ -279,11 +279,12 @@ def format_jsonl(pred: Prediction) -> str:
 
 
 def format_conll_document(pred: Prediction) -> str:
+    doc_id = corpus_id(pred.document)  # a file's name without folder and .txt, as the corpus names reports
     doc = pred.document
     sentences = [
         Sentence(
-            doc_id=corpus_id(doc),  # a file's name without folder and .txt, as the corpus names reports
-            sent_id=f"{corpus_id(doc)}-{k:03d}",
+            doc_id=doc_id,
+            sent_id=f"{doc_id}-{k:03d}",
             text=clean_text(doc.text[tokens[0].start : tokens[-1].end])[0],  # the tokens' own (NFC) form
             tokens=tuple(t.text for t in tokens),
             tags=tuple(tags),

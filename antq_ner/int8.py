@@ -201,6 +201,8 @@ def export_int8(model_dir: Path) -> Path:
 
     from transformers import AutoModelForTokenClassification
 
+    from .io_utils import current_umask
+
     _import_onnx()
     model_dir = Path(model_dir)
     model = AutoModelForTokenClassification.from_pretrained(str(model_dir)).eval()
@@ -215,19 +217,13 @@ def export_int8(model_dir: Path) -> Path:
             "precision": "int8", "quantized": QUANTIZED_FILE, "weights_sha256": _weights_sha256(model_dir),
             "recipe": "dynamic int8, FFN output projections block-wise (antq_ner/int8.py)",
         }, indent=2) + "\n", encoding="utf-8")
-        staging.chmod(0o777 & ~_umask())
+        staging.chmod(0o777 & ~current_umask())
         shutil.rmtree(target, ignore_errors=True)
         staging.rename(target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return target
-
-
-def _umask() -> int:
-    from .io_utils import current_umask
-
-    return current_umask()
 
 
 def exported_int8(model_dir: Path, config) -> OnnxTokenClassifier | None:
@@ -245,4 +241,9 @@ def exported_int8(model_dir: Path, config) -> OnnxTokenClassifier | None:
     if made_from != _weights_sha256(Path(model_dir)):
         raise ValueError(f"{record.parent}: made from other weights than {Path(model_dir) / 'model.safetensors'} "
                          f"(trained again?); run antq-ner export --precision int8 {model_dir} again, or delete it")
-    return OnnxTokenClassifier(onnx_session(record.parent / QUANTIZED_FILE), config)
+    try:
+        session = onnx_session(record.parent / QUANTIZED_FILE)
+    except Exception as e:  # noqa: BLE001 -- ONNX Runtime raises its own kinds for a missing or damaged file
+        raise ValueError(f"{record.parent / QUANTIZED_FILE}: cannot be loaded ({type(e).__name__}); run "
+                         f"antq-ner export --precision int8 {model_dir} again") from None
+    return OnnxTokenClassifier(session, config)

@@ -185,7 +185,8 @@ def create_app(tagger, model_version: str, max_request_bytes: int = DEFAULT_MAX_
         scored = await run_in_threadpool(score, docs)
         if single:
             return {"entities": scored[0].entities}
-        return {"documents": [{"id": d.id, "entities": d.entities} for d in scored]}
+        # the ids as sent (score_documents names documents as the corpus would)
+        return {"documents": [{"id": doc.id, "entities": d.entities} for doc, d in zip(docs, scored, strict=True)]}
 
     return app
 

@@ -271,6 +271,7 @@ def train(cfg: Config, resume: bool = False, keep_checkpoints: bool = False) -> 
             dev_ds = sentences_to_dataset(parts["dev"], encoder)
             scorer = DevScorer(dev_ds, parts["dev"], encoder, labels)
         fallbacks = list(dict.fromkeys(seen))
+        (run_dir / FALLBACKS_FILE).unlink(missing_ok=True)  # an earlier run's list
         if fallbacks:
             atomic_write_text(run_dir / FALLBACKS_FILE, "\n".join(fallbacks) + "\n")
             print(f"warning: {len(fallbacks)} training or dev sentence(s) read one word per syllable (segmenter "

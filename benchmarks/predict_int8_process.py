@@ -23,7 +23,6 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
 
 def run(model: Path, precision: str, out: Path, threads: int) -> tuple[float, int]:
@@ -31,11 +30,13 @@ def run(model: Path, precision: str, out: Path, threads: int) -> tuple[float, in
     argv = [sys.executable, str(REPO / "predict.py"), "--model", str(model), str(REPO / "annotations" / "synthetic" / "raw"),
             "-o", str(out), "--precision", precision, "--threads", str(threads)]
     started = time.perf_counter()
-    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(process.pid, 0)
-    wall = time.perf_counter() - started
-    if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit(f"predict.py --precision {precision} failed: {process.stderr.read().decode()[-2000:]}")
+    with tempfile.TemporaryFile() as err:  # a file, not a pipe nobody reads while waiting
+        process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=err)
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - started
+        if os.waitstatus_to_exitcode(status) != 0:
+            err.seek(0)
+            sys.exit(f"predict.py --precision {precision} failed: {err.read().decode()[-2000:]}")
     return wall, usage.ru_maxrss // 1024  # Linux: kilobytes
 
 
@@ -52,16 +53,18 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        once = tmp / "checkpoint"
-        shutil.copytree(args.model, once, ignore=shutil.ignore_patterns("eval", "checkpoints", "onnx"))
+        def copy(name: str) -> Path:  # the model and its records, without an earlier export
+            shutil.copytree(args.model, tmp / name, ignore=shutil.ignore_patterns("eval", "checkpoints", "onnx"))
+            return tmp / name
+
+        once = copy("checkpoint")
         started = time.perf_counter()
         # in its own process: a child forked from a large parent would report the parent's memory as its peak
         subprocess.run([str(Path(sys.executable).parent / "antq-ner"), "export", "--precision", "int8", str(once)],
                        check=True, stdout=subprocess.DEVNULL)
         export_s = time.perf_counter() - started
-        rows = [("fp32", args.model, "fp32"), ("int8, made at load", once.parent / "plain", "int8"),
+        rows = [("fp32", args.model, "fp32"), ("int8, made at load", copy("plain"), "int8"),
                 ("int8, made once (antq-ner export)", once, "int8")]
-        shutil.copytree(args.model, rows[1][1], ignore=shutil.ignore_patterns("eval", "checkpoints", "onnx"))
         results = []
         for name, model, precision in rows:
             out = tmp / f"{precision}-{len(results)}.jsonl"

@@ -241,3 +241,13 @@ def test_an_unreadable_export_is_named(tmp_path, content, message):
     path.write_text(content, encoding="utf-8")
     with pytest.raises(ExportError, match=message.replace("[", r"\[").replace(".", r"\.")):
         read_export(path)
+
+
+def test_files_of_an_interrupted_import_are_listed_when_it_runs_again(tiny_corpus, tmp_path):
+    export = write_export(tmp_path, [task(1, GOOD)])
+    assert run_import(export, tiny_corpus) == 0
+    documents = tiny_corpus / "documents.yaml"
+    entries = yaml.safe_load(documents.read_text())["documents"]
+    documents.write_text(yaml.safe_dump({"documents": entries[:1]}), encoding="utf-8")  # stopped before this file
+    assert run_import(export, tiny_corpus) == 0
+    assert [e["id"] for e in yaml.safe_load(documents.read_text())["documents"]] == ["tiny", "new-report"]

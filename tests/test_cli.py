@@ -73,7 +73,10 @@ def test_ctrl_c_is_one_line_and_leaves_the_output_alone(tiny_checkpoint, tmp_pat
     out.write_text("what was there before\n", encoding="utf-8")
     process = subprocess.Popen([sys.executable, str(Path(__file__).parents[1] / "predict.py"), "--model",
                                 str(tiny_checkpoint), str(inputs), "-o", str(out)], stderr=subprocess.PIPE, text=True)
-    time.sleep(8)
+    deadline = time.monotonic() + 120
+    while not list(tmp_path.glob(".out.jsonl.*")) and time.monotonic() < deadline:  # writing has begun
+        assert process.poll() is None, "finished before it could be interrupted"
+        time.sleep(0.2)
     assert process.poll() is None, "finished before it could be interrupted"
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=60)

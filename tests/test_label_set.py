@@ -52,8 +52,8 @@ def test_a_sixth_type_goes_through_every_command(tmp_path, capsys):
     report = tmp_path / "report.txt"
     report.write_text((ANNOTATIONS / "raw" / "bac-lieu-2023-05-31.txt").read_text(encoding="utf-8"), encoding="utf-8")
     assert predict_main(["--model", str(model), str(report), "-o", str(tmp_path / "out.jsonl")]) == 0
-    types = {e["type"] for e in json.loads((tmp_path / "out.jsonl").read_text())["entities"]}
-    assert types <= set(TYPES)
+    entities = json.loads((tmp_path / "out.jsonl").read_text())["entities"]
+    assert entities and {e["type"] for e in entities} <= set(TYPES)
 
     tasks = tmp_path / "tasks.json"
     assert antq_ner(["annotate", "export", "--model", str(model), str(report), "-o", str(tasks)]) == 0
