@@ -58,6 +58,9 @@ class ModelConfig:
     # CRF's per-syllable label probabilities, 0 to 1; the CRF is trained on the train and dev
     # articles and saved in the checkpoint. null: the encoder alone.
     crf_weight: float | None = None
+    # The segmenter whose words give the CRF its word features (antq_ner/baselines.py): underthesea
+    # or pyvi (docs/training.md: underthesea's words scored 0.9 points higher in the pool, by CV).
+    crf_segmenter: str = "underthesea"
     offline: OfflineModelConfig = field(default_factory=OfflineModelConfig)
 
 
@@ -136,6 +139,7 @@ class Config:
 _CHOICES = {
     "preprocessing.tokenizer_input": ("segmented-words", "syllables"),
     "preprocessing.segmenter": ("pyvi", "underthesea", "none"),
+    "model.crf_segmenter": ("pyvi", "underthesea"),
     "training.mixed_precision": ("no", "fp16", "bf16", "auto"),
 }
 

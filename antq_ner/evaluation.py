@@ -141,12 +141,12 @@ def evaluate_run(
     skipped: dict[str, str] = {}
     if baselines:
         crf_train = parts["train"] + (parts["dev"] if split == "test" else [])
-        # The CRF's features always use pyvi words, whatever the model's own segmenter: one baseline.
+        # The CRF's features use the words of `model.crf_segmenter`, whatever the encoder's segmenter.
         # Beside it, the model's other form: the encoder alone for a checkpoint with a CRF, else the
         # encoder pooled with this CRF. The checkpoint's CRF was trained on train and dev: on test it
         # is the baseline itself.
         pooled_with = None if tagger.crf is not None else (distributions, tagger.labels)
-        systems, skipped = run_baselines(crf_train, sentences, encoder=pooled_with,
+        systems, skipped = run_baselines(crf_train, sentences, cfg.model.crf_segmenter, encoder=pooled_with,
                                          crf=tagger.crf if split == "test" else None, types=cfg.data.labels)
         if tagger.crf is not None:
             systems[ENCODER_NAME] = SystemPredictions(encoder_pred)

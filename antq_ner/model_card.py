@@ -57,7 +57,8 @@ def _crf_note(cfg: Config) -> str:
     if cfg.model.crf_weight is None:
         return ""
     return (
-        f"\n\nThis checkpoint pools the encoder with a CRF over syllable features (`crf.crfsuite`, weight "
+        f"\n\nThis checkpoint pools the encoder with a CRF over syllable features and {cfg.model.crf_segmenter}'s "
+        f"words (`crf.crfsuite`, weight "
         f"{cfg.model.crf_weight} in `ensemble.json`, trained on the same sentences): `predict.py` and "
         "`evaluate.py` use both; a plain `pipeline` below uses the encoder alone."
     )

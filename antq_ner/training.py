@@ -338,8 +338,9 @@ def train(cfg: Config, resume: bool = False, keep_checkpoints: bool = False) -> 
             from .baselines import train_crf
 
             # Train and dev: the dev article chose the encoder's epoch; the CRF has no epochs to choose.
-            crf = train_crf([*parts["train"], *parts["dev"]])
-            metrics["crf"] = {"weight": cfg.model.crf_weight, "trained_on": "train and dev sentences"}
+            crf = train_crf([*parts["train"], *parts["dev"]], segmenter=cfg.model.crf_segmenter)
+            metrics["crf"] = {"weight": cfg.model.crf_weight, "segmenter": cfg.model.crf_segmenter,
+                              "trained_on": "train and dev sentences"}
         write_checkpoint(trainer, cfg, labels, metrics, crf)
         if not keep_checkpoints:
             shutil.rmtree(checkpoints, ignore_errors=True)
