@@ -82,9 +82,9 @@ ner("{_example(cfg)}")  # word-segmented input; its subwords are labelled one by
     return f"""In `pipeline("token-classification")` give it the project's syllables, not raw text (the model
 learnt one label per syllable, on its first subword; on raw text the pipeline's own grouping splits
 names and numbers): `antq_ner.hf_pipeline.pipeline_entities` does this and returns predict.py's
-entities, offsets into the text. On the five reports it reproduced 365 of the 367 entities of
-predict.py's encoder alone, with 7 others (it takes each syllable's most probable label, predict.py
-the best valid sequence).
+entities, offsets into the text. It takes each syllable's most probable label where predict.py takes
+the best valid sequence (and pools the CRF, where the checkpoint has one), so the two differ where
+the model is unsure.
 
 ```python
 from transformers import pipeline

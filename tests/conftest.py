@@ -88,3 +88,20 @@ def corpus_texts() -> list[str]:
     sentences = load_sentences(ANNOTATIONS / "bio", docs)
     raw = [p.read_text(encoding="utf-8") for p in sorted((ANNOTATIONS / "raw").glob("*.txt"))]
     return [s.text for s in sentences] + raw
+
+
+def most_probable_entities(tagger, text: str) -> set[tuple[int, int, str]]:
+    """`(start, end, type)` of the encoder's most probable label per syllable, repaired as conlleval
+    reads it: what `hf_pipeline.pipeline_entities` should give for a checkpoint whose words are
+    syllables (predict.py decodes the best valid sequence instead)."""
+    from antq_ner.bio import bio_to_spans, repair_tags
+    from antq_ner.text import read_sentences
+
+    sentences = read_sentences(text)
+    entities = set()
+    for sentence, (probs, spans) in zip(sentences, tagger.word_distributions([[t.text for t in s] for s in sentences]),
+                                        strict=True):
+        assert all(end - start == 1 for start, end in spans), "a checkpoint whose words are syllables"
+        for span in bio_to_spans(repair_tags([tagger.labels[i] for i in probs.argmax(axis=1)])):
+            entities.add((sentence[span.start].start, sentence[span.end - 1].end, span.label))
+    return entities

@@ -7,7 +7,7 @@ import struct
 
 import numpy as np
 import pytest
-from conftest import ANNOTATIONS, REPO, corpus_texts
+from conftest import ANNOTATIONS, REPO, corpus_texts, most_probable_entities
 
 from antq_ner.backbone import (
     BackboneError,
@@ -179,16 +179,18 @@ def test_fine_tuned_backbone_learns_and_loads_in_the_pipeline(e5_backbone, tmp_p
     assert out, "the pipeline found no entity in a training sentence"
     # The pipeline rebuilds `word` from the pieces without their spaces ("5năm"); its offsets are exact.
     assert all(text[o["start"] : o["end"]].replace(" ", "") == o["word"].replace(" ", "") for o in out), out
-    # Fed the project's syllables, the pipeline gives predict.py's entities (the encoder alone).
-    from antq_ner.documents import InputDocument, iter_predictions
+    # Fed the project's syllables, the pipeline reads the model as it was trained: each syllable's most
+    # probable label, on its first subword.
     from antq_ner.hf_pipeline import pipeline_entities
 
     encoder = Tagger.from_pretrained(model_dir)
-    texts = [s.text for s in sentences]
     plain = pipeline("token-classification", model=model, tokenizer=tokenizer)
-    for text, pred in zip(texts, iter_predictions(encoder, [InputDocument(str(k), t, "-") for k, t in enumerate(texts)])):
-        spans = [(e["type"], e["start"], e["end"], e["text"]) for e in pipeline_entities(plain, text)]
-        assert spans == [(e["type"], e["start"], e["end"], e["text"]) for e in pred.entities]
+    found = 0
+    for sentence in sentences:
+        got = {(e["start"], e["end"], e["type"]) for e in pipeline_entities(plain, sentence.text)}
+        assert got == most_probable_entities(encoder, sentence.text), sentence.text
+        found += len(got)
+    assert found > 0
     # Syllables whose first piece is a lone `▁` (`6.769` → ▁ + 6.7 + 69): entities never cut a syllable.
     text = "Ngày 6.769 UBMTTQ tỉnh và 2.100 mô hình của Bộ Công an."
     from antq_ner.text import read_sentences
