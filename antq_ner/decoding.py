@@ -55,7 +55,7 @@ def viterbi_iob2(log_probs: np.ndarray, labels: Sequence[str], inside_word: Sequ
 
 @lru_cache(maxsize=16)
 def _continuations(labels: tuple[str, ...]) -> np.ndarray:
-    """trans[i, j]: does j continue i inside one word (O after O, I-X after B-X or I-X)."""
+    """cont[i, j]: does j continue i inside one word (O after O, I-X after B-X or I-X)."""
     cont = np.zeros((len(labels), len(labels)), dtype=bool)
     for i, prev in enumerate(labels):
         for j, lab in enumerate(labels):

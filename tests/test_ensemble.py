@@ -103,7 +103,7 @@ def crf_checkpoint(tmp_path_factory) -> Path:
 
     out = tmp_path_factory.mktemp("models")
     train(load_config(REPO / "configs" / "scratch.yaml", [*tiny_config_overrides(out, "crf"), "model.crf_weight=0.7",
-                                                                   "model.crf_segmenter=underthesea"]))
+                                                                   "model.crf_segmenter=pyvi"]))
     return out / "crf"
 
 
@@ -118,9 +118,9 @@ def test_a_checkpoint_with_a_crf_tags_with_both(crf_checkpoint: Path, tmp_path: 
     assert json.loads((crf_checkpoint / "metrics.json").read_text(encoding="utf-8"))["crf"]["weight"] == 0.7
     tagger = Tagger.from_pretrained(crf_checkpoint)
     assert tagger.crf is not None and tagger.crf_weight == 0.7
-    # The CRF reads the words of the segmenter it was trained with (the main job's: underthesea).
-    assert json.loads((crf_checkpoint / "ensemble.json").read_text(encoding="utf-8"))["crf_segmenter"] == "underthesea"
-    assert tagger.crf.segmenter == "underthesea"
+    # The CRF reads the words of the segmenter it was trained with, not the default (underthesea).
+    assert json.loads((crf_checkpoint / "ensemble.json").read_text(encoding="utf-8"))["crf_segmenter"] == "pyvi"
+    assert tagger.crf.segmenter == "pyvi"
     sentences = read_conll(REPO / "annotations" / "bio" / "bac-lieu-2023-05-31.conll")[:4]
     tokens = [list(s.tokens) for s in sentences]
     tagged = tagger.tag(tokens)
